@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -417,5 +418,27 @@ func TestWriteErrorsPropagate(t *testing.T) {
 	}
 	if err := (Result{}).WriteJSON(failWriter{}); err == nil {
 		t.Error("WriteJSON swallowed a write error")
+	}
+}
+
+func TestRunAllocationsDoNotGrowWithMessages(t *testing.T) {
+	addr := startServer(t, echo)
+	for _, p := range []int{1, 8} {
+		mallocs := func(n int64) uint64 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res, err := Run(context.Background(), Config{
+				Addr: addr, Conns: 2, Size: 64, Pipeline: p, Duration: 10 * time.Second, MaxMessages: n,
+			}, nil)
+			runtime.ReadMemStats(&after)
+			if err != nil || res.Messages != n {
+				t.Fatalf("pipeline %d: err=%v messages=%d, want %d", p, err, res.Messages, n)
+			}
+			return after.Mallocs - before.Mallocs
+		}
+		small, big := mallocs(500), mallocs(10500)
+		if perMsg := (float64(big) - float64(small)) / 10000; perMsg > 0.05 {
+			t.Errorf("pipeline %d: %.3f allocations per message (runs of 500 and 10500 messages: %d and %d)", p, perMsg, small, big)
+		}
 	}
 }
