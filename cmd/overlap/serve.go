@@ -1,0 +1,133 @@
+// overlap serve: run services on one engine until SIGINT or SIGTERM.
+
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/overlap-go/overlap/engine"
+	"github.com/overlap-go/overlap/server"
+	"github.com/overlap-go/overlap/services/echo"
+)
+
+// engineFlags are the flags every serving command shares.
+type engineFlags struct {
+	loops      int
+	workers    int
+	maxConns   int
+	logLevel   string
+	logFormat  string
+	stopWithin time.Duration
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.loops, "loops", runtime.NumCPU(), "event loops (one epoll instance each)")
+	fs.IntVar(&f.workers, "workers", 0, "run callbacks on up to this many worker goroutines (0 = on the loops)")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections per service (0 = no limit)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&f.stopWithin, "stop-timeout", 10*time.Second, "how long a graceful stop may take")
+}
+
+func (f *engineFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level: %v", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format: %q is not text or json", f.logFormat)}
+}
+
+func (f *engineFlags) engine() (*engine.Engine, error) {
+	cfg := engine.Config{Loops: f.loops}
+	if f.workers > 0 {
+		cfg.Workers = &engine.WorkerConfig{Min: 1, Max: f.workers}
+	}
+	return engine.New(cfg)
+}
+
+// service is one service to run: its name, address and handler.
+type service struct {
+	name string
+	addr string
+	h    server.Handler
+}
+
+func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve echo", "overlap serve echo [--addr HOST:PORT] [flags]", stderr)
+	var ef engineFlags
+	ef.register(fs)
+	addr := fs.String("addr", echo.DefaultAddr, "listen address, HOST:PORT (port 0 picks a free port)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, &ef, []service{{"echo", *addr, echo.Handler{}}}, stdout, stderr)
+}
+
+func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "overlap serve [flags]   (every service)", stderr)
+	var ef engineFlags
+	ef.register(fs)
+	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, &ef, []service{{"echo", *echoAddr, echo.Handler{}}}, stdout, stderr)
+}
+
+// serve starts the services, prints one ready line per service with its
+// actual address, and stops them gracefully when ctx ends.
+func serve(ctx context.Context, ef *engineFlags, services []service, stdout, stderr io.Writer) error {
+	log, err := ef.logger(stderr)
+	if err != nil {
+		return err
+	}
+	eng, err := ef.engine()
+	if err != nil {
+		return err
+	}
+	log.Info("engine started", "backend", engine.Backend, "loops", len(eng.Loops()), "workers", ef.workers)
+	var running []*server.Server
+	stopAll := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), ef.stopWithin)
+		defer cancel()
+		var first error
+		for _, s := range running {
+			if err := s.Stop(sctx); err != nil && first == nil {
+				first = err
+			}
+		}
+		if err := eng.Close(); err != nil && first == nil {
+			first = err
+		}
+		return first
+	}
+	for _, svc := range services {
+		s := server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+		if err := s.Start(); err != nil {
+			stopAll()
+			return err
+		}
+		running = append(running, s)
+		fmt.Fprintf(stdout, "%s listening on %s\n", svc.name, s.Addr())
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "reason", context.Cause(ctx))
+	if err := stopAll(); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
