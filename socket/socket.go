@@ -463,6 +463,7 @@ func (s *Socket) Close() {
 	case Opening, Open:
 		s.state = Closing
 		s.abandonAllLocked()
+		s.interruptLocked()
 		s.requestRunLocked()
 	case Closed:
 		s.used = true
@@ -545,7 +546,7 @@ func (s *Socket) runLocked() {
 // finishIfClosingLocked tears the socket down once it is closing and has no
 // completion left; it always unlocks s.mu.
 func (s *Socket) finishIfClosingLocked() {
-	if s.state != Closing || s.done.head != nil || s.cbActive || s.scheduled {
+	if s.state != Closing || s.done.head != nil || s.cbActive || s.scheduled || s.busyLocked() {
 		s.mu.Unlock()
 		return
 	}

@@ -498,6 +498,13 @@ func (s *Socket) peekReadable() bool {
 	return true
 }
 
+// interruptLocked has nothing to interrupt: no goroutine blocks on the
+// descriptor.
+func (s *Socket) interruptLocked() {}
+
+// busyLocked reports backend work that teardown must wait for: none here.
+func (s *Socket) busyLocked() bool { return false }
+
 // closeSysLocked releases the descriptor; it runs on the loop.
 func (s *Socket) closeSysLocked() {
 	s.loop.Unregister(s.fd)
