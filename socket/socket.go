@@ -702,3 +702,14 @@ func overlaps(a, b []byte) bool {
 	b0 := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(len(a))
 }
+
+// LoopID returns the index of the loop the socket runs on, or -1 before
+// Open.
+func (s *Socket) LoopID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loop == nil {
+		return -1
+	}
+	return s.loop.ID()
+}

@@ -23,6 +23,7 @@ type sys struct {
 	fd       int
 	readable bool  // no EAGAIN seen since the last EPOLLIN edge
 	writable bool  // no EAGAIN or short write since the last EPOLLOUT edge
+	rdhup    bool  // the peer's FIN (or an error) was signalled: read until 0
 	rdEnd    error // io.EOF or the error that ended the read side
 	wrErr    error // the error that ended the write side
 	shutWr   int8  // 1: CloseWrite requested, 2: done
@@ -201,6 +202,9 @@ func (s *Socket) OnEvents(ev uint32) {
 	s.mu.Lock()
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		s.readable = true
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		s.rdhup = true
 	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		s.writable = true
@@ -407,8 +411,11 @@ func (s *Socket) pumpRecvLocked() {
 			}
 			s.completeOpLocked(o, n, nil)
 			s.touchIdleLocked()
-			if n < want {
-				s.readable = false // drained: the next arrival brings an edge
+			if n < want && !s.rdhup {
+				// Drained: the next arrival brings an edge. Not so once the
+				// FIN was signalled: it is waiting behind the data, and
+				// no edge will announce it again.
+				s.readable = false
 			}
 			if lent != nil && !s.eng.HasWorkers() {
 				return // the loop's lent buffer is in use until the callback returns
