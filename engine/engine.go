@@ -204,6 +204,7 @@ type workerPool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    []Task
+	head     int // next task in queue
 	count    int
 	idle     int
 	min, max int
@@ -245,34 +246,49 @@ func (p *workerPool) work() {
 	defer p.wg.Done()
 	id := p.e.enterGoroutine()
 	defer p.e.gids.Delete(id)
+	// One timer per worker, re-armed at each idle wait: a worker above Min
+	// leaves after an idle second.
+	var timedOut bool
+	idle := time.AfterFunc(time.Hour, func() {
+		p.mu.Lock()
+		timedOut = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	idle.Stop()
+	defer idle.Stop()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		for len(p.queue) == 0 {
+		for len(p.queue) == p.head {
 			if p.stopped {
 				p.count--
 				return
 			}
-			if p.count > p.min {
-				// Leave after an idle second: wake ourselves with a timer.
-				t := time.AfterFunc(workerIdle, p.cond.Broadcast)
-				p.idle++
-				p.cond.Wait()
-				p.idle--
-				t.Stop()
-				if len(p.queue) == 0 && p.count > p.min {
-					p.count--
-					return
-				}
-				continue
+			extra := p.count > p.min
+			if extra {
+				timedOut = false
+				idle.Reset(workerIdle)
 			}
 			p.idle++
 			p.cond.Wait()
 			p.idle--
+			if extra {
+				idle.Stop()
+				if timedOut && len(p.queue) == p.head && p.count > p.min {
+					p.count--
+					return
+				}
+			}
 		}
-		t := p.queue[0]
-		p.queue[0] = nil
-		p.queue = p.queue[1:]
+		t := p.queue[p.head]
+		p.queue[p.head] = nil
+		p.head++
+		if p.head == len(p.queue) {
+			// Drained: reuse the array from the start, so a steady flow
+			// of tasks never allocates.
+			p.queue, p.head = p.queue[:0], 0
+		}
 		p.mu.Unlock()
 		t.RunTask()
 		p.mu.Lock()

@@ -7,9 +7,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -31,6 +33,12 @@ const EdgeEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 type poller struct {
 	epfd, evfd int
+	epf        *os.File        // epfd, known to Go's netpoller
+	eprc       syscall.RawConn // to park on epfd's readiness
+	pollFn     func(uintptr) bool
+	polled     int
+	pollErr    error
+	deadline   bool // a read deadline is set on epf
 	hmu        sync.Mutex
 	handlers   []Handler // by fd
 	batch      []Handler
@@ -53,8 +61,30 @@ func newLoop(e *Engine, id int) (*Loop, error) {
 		unix.Close(evfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
+	// The loop parks in Go's netpoller when it has nothing to do (the epoll
+	// fd is itself pollable) instead of blocking in epoll_wait: a thread
+	// blocked in a system call keeps its P, and with one loop per CPU no P
+	// would be left to run the goroutines that callbacks wake (workers,
+	// channel receivers, net/http) until sysmon steps in, up to 10 ms later.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
 	l := &Loop{e: e, id: id, epoch: time.Now(), lent: make([]byte, e.cfg.LentBufferSize)}
 	l.epfd, l.evfd = epfd, evfd
+	l.epf = os.NewFile(uintptr(epfd), "epoll")
+	rc, err := l.epf.SyscallConn()
+	if err != nil {
+		l.epf.Close()
+		unix.Close(evfd)
+		return nil, err
+	}
+	l.eprc = rc
+	l.pollFn = func(uintptr) bool {
+		l.polled, l.pollErr = l.poll()
+		return l.polled > 0 || l.pollErr != nil
+	}
 	l.events = make([]unix.EpollEvent, 256)
 	return l, nil
 }
@@ -106,7 +136,7 @@ func (p *poller) wake() {
 }
 
 func (p *poller) close() {
-	unix.Close(p.epfd)
+	p.epf.Close()
 	unix.Close(p.evfd)
 }
 
@@ -123,8 +153,8 @@ func (l *Loop) run() {
 		n, err := l.wait(ms)
 		l.asleep.Store(false)
 		if err != nil {
-			if err == unix.EINTR {
-				continue
+			if l.quit.Load() {
+				break
 			}
 			panic(fmt.Sprintf("overlap engine: epoll_wait: %v", err))
 		}
@@ -132,21 +162,41 @@ func (l *Loop) run() {
 	}
 }
 
-// wait polls without entering the scheduler when it will not block, and
-// with a normal (scheduler-aware) system call when it may.
+// wait returns ready events, polling without a system-call transition
+// when it must not block, and otherwise parking the goroutine on Go's
+// netpoller until epfd is readable or ms milliseconds pass.
 func (l *Loop) wait(ms int) (int, error) {
-	evs := unsafe.Pointer(&l.events[0])
-	var r uintptr
-	var errno unix.Errno
-	if ms == 0 {
-		r, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(evs), uintptr(len(l.events)), 0, 0, 0)
-	} else {
-		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(evs), uintptr(len(l.events)), uintptr(ms), 0, 0)
+	n, err := l.poll()
+	if n > 0 || err != nil || ms == 0 {
+		return n, err
 	}
-	if errno != 0 {
-		return 0, errno
+	if ms > 0 {
+		l.epf.SetReadDeadline(time.Now().Add(time.Duration(ms) * time.Millisecond))
+		l.deadline = true
+	} else if l.deadline {
+		l.epf.SetReadDeadline(time.Time{})
+		l.deadline = false
 	}
-	return int(r), nil
+	l.polled, l.pollErr = 0, nil
+	rerr := l.eprc.Read(l.pollFn)
+	if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+		return 0, rerr
+	}
+	return l.polled, l.pollErr
+}
+
+// poll is epoll_wait with a zero timeout.
+func (l *Loop) poll() (int, error) {
+	for {
+		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0, errno
+		}
+		return int(r), nil
+	}
 }
 
 func (l *Loop) dispatch(n int) {
