@@ -105,12 +105,11 @@ func benchPingPong(b *testing.B, cfg engine.Config, size int) {
 	}
 }
 
-func BenchmarkPingPong64(b *testing.B)    { benchPingPong(b, engine.Config{Loops: 2}, 64) }
-func BenchmarkPingPong16K(b *testing.B)   { benchPingPong(b, engine.Config{Loops: 2}, 16<<10) }
+func BenchmarkPingPong64(b *testing.B)  { benchPingPong(b, engine.Config{Loops: 2}, 64) }
+func BenchmarkPingPong16K(b *testing.B) { benchPingPong(b, engine.Config{Loops: 2}, 16<<10) }
 func BenchmarkPingPong64OneLoop(b *testing.B) {
 	benchPingPong(b, engine.Config{Loops: 1}, 64)
 }
 func BenchmarkPingPong64Workers(b *testing.B) {
 	benchPingPong(b, engine.Config{Loops: 2, Workers: &engine.WorkerConfig{Min: 2, Max: 2}}, 64)
 }
-
