@@ -63,6 +63,7 @@ type Server struct {
 	stopping bool
 	backoff  time.Duration
 	allGone  chan struct{} // closed when conns empties during Stop
+	forgetFn func(*socket.Socket)
 }
 
 // New returns a stopped server.
@@ -73,7 +74,9 @@ func New(e *engine.Engine, cfg Config, h Handler) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{eng: e, cfg: cfg, h: h, log: cfg.Logger.With("service", cfg.Name), conns: map[*socket.Socket]struct{}{}}
+	s := &Server{eng: e, cfg: cfg, h: h, log: cfg.Logger.With("service", cfg.Name), conns: map[*socket.Socket]struct{}{}}
+	s.forgetFn = s.forget
+	return s
 }
 
 // Start listens on the configured address and starts accepting. A listen
@@ -164,7 +167,7 @@ func (s *Server) accepted(c *socket.Socket, err error) {
 	s.conns[c] = struct{}{}
 	s.postAcceptsLocked()
 	s.mu.Unlock()
-	c.SetOnClosed(func() { s.forget(c) })
+	c.SetOnClosed(s.forgetFn)
 	s.h.ServeSocket(c)
 }
 

@@ -204,27 +204,51 @@ func (q *opList) moveAll(done *opList, err error) {
 // Socket is one connected stream socket. Create it with New and Open it, or
 // get it open from a Listener or Dial.
 type Socket struct {
+	// Fields are packed and rare ones moved to ext: a socket is most of
+	// what an idle connection costs (docs/BENCHMARKS.md, idle memory).
 	mu        sync.Mutex
 	state     State
-	used      bool // opened once: cannot reopen
-	scheduled bool // queued on, or running on, its loop
-	cbActive  bool // worker mode: callbacks queued or running on a worker
+	used      bool  // opened once: cannot reopen
+	scheduled bool  // queued on, or running on, its loop
+	cbActive  bool  // worker mode: callbacks queued or running on a worker
+	queued    int32 // bytes held by sendq
 	eng       *engine.Engine
 	loop      *engine.Loop
 	recvq     opList
 	sendq     opList
 	notq      opList
 	done      opList
-	free      *op
-	queued    int // bytes held by sendq
-	maxQueued int
-	lentNow   []byte // the lent buffer whose callback is running
-	closeCh   chan struct{}
-	onClosed  func()
-	idle      *idleTimer
-	cbt       callbackTask
+	lentWait  ReceiveLentFunc // a lent receive waiting with no op allocated (see ReceiveLent)
+	lentNow   *op             // the lent receive whose callback is running
+	onClosed  func(*Socket)
 	opts      *Options
-	sys       // backend state
+	ext       *socketExt // allocated on first use
+	sys                  // backend state
+}
+
+// socketExt holds what few sockets need, allocated when first needed.
+type socketExt struct {
+	closeCh chan struct{} // closed when Close completes, for waiters
+	idle    *idleTimer
+}
+
+func (s *Socket) extLocked() *socketExt {
+	if s.ext == nil {
+		s.ext = new(socketExt)
+	}
+	return s.ext
+}
+
+// maxQueued returns the send queue cap in bytes, or 0 for none.
+func (s *Socket) maxQueued() int {
+	switch m := s.opts.MaxQueuedSend; {
+	case m == 0:
+		return DefaultMaxQueuedSend
+	case m < 0:
+		return 0
+	default:
+		return m
+	}
 }
 
 // New returns a closed socket bound to an engine. opts may be nil.
@@ -232,12 +256,7 @@ func New(e *engine.Engine, opts *Options) *Socket {
 	if opts == nil {
 		opts = &defaultOptions
 	}
-	s := &Socket{eng: e, opts: opts, maxQueued: opts.MaxQueuedSend}
-	if s.maxQueued == 0 {
-		s.maxQueued = DefaultMaxQueuedSend
-	}
-	s.cbt.s = s
-	return s
+	return &Socket{eng: e, opts: opts}
 }
 
 var defaultOptions Options
@@ -252,29 +271,29 @@ func (s *Socket) State() State {
 // Engine returns the engine the socket runs on.
 func (s *Socket) Engine() *engine.Engine { return s.eng }
 
-// SetOnClosed sets f to run once, after the socket has fully closed and its
-// last callback has returned. Set it before Close.
-func (s *Socket) SetOnClosed(f func()) {
+// SetOnClosed sets f to run once, with the socket, after it has fully
+// closed and its last callback has returned. Set it before Close. Taking the
+// socket as argument lets one function serve many sockets with no closure
+// per socket.
+func (s *Socket) SetOnClosed(f func(*Socket)) {
 	s.mu.Lock()
 	s.onClosed = f
 	s.mu.Unlock()
 }
 
+// Ops come from one pool for the process rather than a free list per
+// socket, so an idle socket holds none.
+var opPool = sync.Pool{New: func() any { return new(op) }}
+
 func (s *Socket) newOpLocked(k opKind) *op {
-	o := s.free
-	if o != nil {
-		s.free = o.next
-		o.next = nil
-	} else {
-		o = new(op)
-	}
+	o := opPool.Get().(*op)
 	o.kind = k
 	return o
 }
 
 func (s *Socket) freeOpLocked(o *op) {
-	*o = op{next: s.free}
-	s.free = o
+	*o = op{}
+	opPool.Put(o)
 }
 
 func validBufs(bufs [][]byte) (int, error) {
@@ -320,7 +339,7 @@ func (s *Socket) Send(bufs [][]byte, cb SendFunc) error {
 	if err := s.sendBlockedLocked(); err != nil {
 		return err
 	}
-	if s.maxQueued > 0 && s.queued > 0 && s.queued+total > s.maxQueued {
+	if m := s.maxQueued(); m > 0 && s.queued > 0 && int(s.queued)+total > m {
 		return ErrSendQueueFull
 	}
 	o := s.newOpLocked(opSend)
@@ -339,7 +358,7 @@ func (s *Socket) Send(bufs [][]byte, cb SendFunc) error {
 		}
 	}
 	s.ownLentLocked(o)
-	s.queued += o.total - s.sentBytes(o)
+	s.queued += int32(o.total - s.sentBytes(o))
 	s.sendq.push(o)
 	s.requestRunLocked()
 	return nil
@@ -360,9 +379,15 @@ func (s *Socket) ownLentLocked(o *op) {
 	if s.lentNow == nil || o.owned {
 		return
 	}
+	lent := s.lentNow.lent
+	if s.lentNow.pooled != nil {
+		lent = *s.lentNow.pooled
+	} else if s.loop != nil && !s.eng.HasWorkers() {
+		lent = s.loop.Lent()
+	}
 	alias := false
 	for _, b := range o.bufs[o.idx:] {
-		if overlaps(b, s.lentNow) {
+		if overlaps(b, lent) {
 			alias = true
 			break
 		}
@@ -416,14 +441,54 @@ func (s *Socket) ReceiveLent(cb ReceiveLentFunc) error {
 	if s.state != Open {
 		return notOpen(s.state)
 	}
+	if s.recvq.head == nil && s.lentWait == nil {
+		// The common case, one receive at a time: keep just the callback.
+		// An op is taken only when data arrives, so an idle connection
+		// waiting for its next message costs no op.
+		s.lentWait = cb
+		s.afterRecvQueuedLocked()
+		return nil
+	}
 	o := s.newOpLocked(opRecvLent)
 	o.recvL = cb
 	s.queueRecvLocked(o)
 	return nil
 }
 
+// hasRecvLocked reports whether any receive is pending.
+func (s *Socket) hasRecvLocked() bool { return s.recvq.head != nil || s.lentWait != nil }
+
+// materializeLocked turns a waiting lent receive into an op at the head of
+// the receive queue, where it belongs in FIFO order.
+func (s *Socket) materializeLocked() {
+	if s.lentWait == nil {
+		return
+	}
+	o := s.newOpLocked(opRecvLent)
+	o.recvL = s.lentWait
+	s.lentWait = nil
+	s.recvq.pushFront(o)
+}
+
+// dematerializeLocked undoes materializeLocked when the lent receive it
+// made is all that waits: the socket goes back to holding no op.
+func (s *Socket) dematerializeLocked() {
+	o := s.recvq.head
+	if o == nil || o != s.recvq.tail || o.kind != opRecvLent || s.lentWait != nil {
+		return
+	}
+	s.recvq.pop()
+	s.lentWait = o.recvL
+	s.freeOpLocked(o)
+}
+
 func (s *Socket) queueRecvLocked(o *op) {
+	s.materializeLocked()
 	s.recvq.push(o)
+	s.afterRecvQueuedLocked()
+}
+
+func (s *Socket) afterRecvQueuedLocked() {
 	if s.opts.IdleTimeout > 0 {
 		s.armIdleLocked()
 	}
@@ -474,22 +539,24 @@ func (s *Socket) Close() {
 		s.mu.Unlock()
 		return
 	}
-	if s.closeCh == nil {
-		s.closeCh = make(chan struct{})
+	x := s.extLocked()
+	if x.closeCh == nil {
+		x.closeCh = make(chan struct{})
 	}
-	ch := s.closeCh
+	ch := x.closeCh
 	s.mu.Unlock()
 	<-ch
 }
 
 func (s *Socket) abandonAllLocked() {
+	s.materializeLocked()
 	s.recvq.moveAll(&s.done, errClosedAbandon)
 	s.sendq.moveAll(&s.done, errClosedAbandon)
 	s.notq.moveAll(&s.done, errClosedAbandon)
 	s.queued = 0
-	if s.idle != nil {
-		s.idle.t.Stop()
-		s.idle.armed = false
+	if s.ext != nil && s.ext.idle != nil {
+		s.ext.idle.t.Stop()
+		s.ext.idle.armed = false
 	}
 }
 
@@ -532,7 +599,9 @@ func (s *Socket) runLocked() {
 			s.mu.Unlock()
 			return
 		}
-		s.lentNow = o.lent
+		if o.kind == opRecvLent {
+			s.lentNow = o
+		}
 		s.mu.Unlock()
 		complete(o)
 		s.mu.Lock()
@@ -553,15 +622,15 @@ func (s *Socket) finishIfClosingLocked() {
 	s.closeSysLocked()
 	s.state = Closed
 	s.used = true
-	if s.closeCh != nil {
-		close(s.closeCh)
+	if s.ext != nil && s.ext.closeCh != nil {
+		close(s.ext.closeCh)
 	}
 	f := s.onClosed
 	s.onClosed = nil
 	s.mu.Unlock()
 	s.eng.Release()
 	if f != nil {
-		f()
+		f(s)
 	}
 }
 
@@ -588,9 +657,11 @@ func complete(o *op) {
 
 // Worker mode: the loop does the I/O, a worker runs the callbacks.
 
-type callbackTask struct{ s *Socket }
+// callbackTask is the Socket seen as the worker's task: a conversion, not
+// a field, so it costs no memory per socket.
+type callbackTask Socket
 
-func (c *callbackTask) RunTask() { c.s.runCallbacks() }
+func (c *callbackTask) RunTask() { (*Socket)(c).runCallbacks() }
 
 var lentPool sync.Pool // *[]byte of the engine's lent size, for worker mode
 
@@ -614,7 +685,7 @@ func (s *Socket) runIOForWorkersLocked() {
 	s.scheduled = false
 	if s.done.head != nil && !s.cbActive {
 		s.cbActive = true
-		s.eng.Dispatch(&s.cbt)
+		s.eng.Dispatch((*callbackTask)(s))
 	}
 	s.finishIfClosingLocked()
 }
@@ -626,7 +697,9 @@ func (s *Socket) runCallbacks() {
 		if o == nil {
 			break
 		}
-		s.lentNow = o.lent
+		if o.kind == opRecvLent {
+			s.lentNow = o
+		}
 		s.mu.Unlock()
 		complete(o)
 		s.mu.Lock()
@@ -658,37 +731,40 @@ type idleTimer struct {
 // armIdleLocked starts the idle clock for a newly queued receive, unless it
 // is already running.
 func (s *Socket) armIdleLocked() {
-	if s.idle == nil {
-		s.idle = &idleTimer{}
-		s.idle.t = s.loop.NewTimer(s.onIdle)
+	x := s.extLocked()
+	if x.idle == nil {
+		x.idle = &idleTimer{}
+		x.idle.t = s.loop.NewTimer(s.onIdle)
 	}
-	if !s.idle.armed {
-		s.idle.armed = true
-		s.idle.last = time.Now()
-		s.idle.t.Reset(s.opts.IdleTimeout)
+	if !x.idle.armed {
+		x.idle.armed = true
+		x.idle.last = time.Now()
+		x.idle.t.Reset(s.opts.IdleTimeout)
 	}
 }
 
 // touchIdleLocked records that data arrived; the timer is re-armed lazily
 // when it fires, so this costs no timer operation per message.
 func (s *Socket) touchIdleLocked() {
-	if s.idle != nil {
-		s.idle.last = time.Now()
+	if s.ext != nil && s.ext.idle != nil {
+		s.ext.idle.last = time.Now()
 	}
 }
 
 func (s *Socket) onIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.idle.armed = false
-	if s.state != Open || s.recvq.head == nil {
+	it := s.ext.idle
+	it.armed = false
+	if s.state != Open || !s.hasRecvLocked() {
 		return
 	}
-	if rest := s.opts.IdleTimeout - time.Since(s.idle.last); rest > 0 {
-		s.idle.armed = true
-		s.idle.t.Reset(rest)
+	if rest := s.opts.IdleTimeout - time.Since(it.last); rest > 0 {
+		it.armed = true
+		it.t.Reset(rest)
 		return
 	}
+	s.materializeLocked()
 	s.recvq.moveAll(&s.done, ErrTimeout)
 	s.requestRunLocked()
 }

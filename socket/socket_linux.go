@@ -20,13 +20,39 @@ import (
 )
 
 type sys struct {
-	fd       int
-	readable bool  // no EAGAIN seen since the last EPOLLIN edge
-	writable bool  // no EAGAIN or short write since the last EPOLLOUT edge
-	rdhup    bool  // the peer's FIN (or an error) was signalled: read until 0
-	rdEnd    error // io.EOF or the error that ended the read side
-	wrErr    error // the error that ended the write side
-	shutWr   int8  // 1: CloseWrite requested, 2: done
+	fd       int32
+	readable bool // no EAGAIN seen since the last EPOLLIN edge
+	writable bool // no EAGAIN or short write since the last EPOLLOUT edge
+	rdhup    bool // the peer's FIN (or an error) was signalled: read until 0
+	shutWr   int8 // 1: CloseWrite requested, 2: done
+	ends     *ioEnds
+}
+
+// ioEnds records why each direction ended; nil while both work.
+type ioEnds struct {
+	rdEnd error // io.EOF or the error that ended the read side
+	wrErr error // the error that ended the write side
+}
+
+func (s *Socket) rdEnd() error {
+	if s.ends == nil {
+		return nil
+	}
+	return s.ends.rdEnd
+}
+
+func (s *Socket) wrErr() error {
+	if s.ends == nil {
+		return nil
+	}
+	return s.ends.wrErr
+}
+
+func (s *Socket) endsLocked() *ioEnds {
+	if s.ends == nil {
+		s.ends = new(ioEnds)
+	}
+	return s.ends
 }
 
 // maxIov bounds the buffers of one readv or writev; more are done in
@@ -98,7 +124,7 @@ func (s *Socket) openFD(fd int) error {
 		s.eng.Release()
 		return os.NewSyscallError("setnonblock", err)
 	}
-	s.fd = fd
+	s.fd = int32(fd)
 	s.applyOptions()
 	s.readable, s.writable = true, true
 	s.loop = s.eng.Next()
@@ -118,13 +144,13 @@ func (s *Socket) applyOptions() {
 	}
 	// Errors here (a Unix socket, say) are not fatal: the options are hints.
 	if !s.opts.DelayOn {
-		unix.SetsockoptInt(s.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		unix.SetsockoptInt(int(s.fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	if ka := s.opts.KeepAlive; ka > 0 {
-		unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+		unix.SetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 		secs := max(int(ka.Seconds()), 1)
-		unix.SetsockoptInt(s.fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
-		unix.SetsockoptInt(s.fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+		unix.SetsockoptInt(int(s.fd), unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+		unix.SetsockoptInt(int(s.fd), unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
 	}
 }
 
@@ -148,7 +174,7 @@ func (s *Socket) setsockopt(level, opt int, on bool) error {
 	if on {
 		v = 1
 	}
-	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(s.fd, level, opt, v))
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(int(s.fd), level, opt, v))
 }
 
 // LocalAddr returns the socket's local address, or nil when not open.
@@ -163,7 +189,7 @@ func (s *Socket) addr(get func(int) (unix.Sockaddr, error)) net.Addr {
 	if s.state != Open {
 		return nil
 	}
-	sa, err := get(s.fd)
+	sa, err := get(int(s.fd))
 	if err != nil {
 		return nil
 	}
@@ -218,8 +244,8 @@ func (s *Socket) OnEvents(ev uint32) {
 }
 
 func (s *Socket) sendBlockedLocked() error {
-	if s.wrErr != nil {
-		return fmt.Errorf("%w: %v", ErrNotOpen, s.wrErr)
+	if s.wrErr() != nil {
+		return fmt.Errorf("%w: %v", ErrNotOpen, s.wrErr())
 	}
 	if s.shutWr != 0 {
 		return fmt.Errorf("%w: write side closed", ErrNotOpen)
@@ -234,7 +260,7 @@ func (s *Socket) trySendLocked(o *op) error {
 		return nil
 	}
 	if _, err := s.writeLocked(o); err != nil {
-		s.wrErr = err
+		s.endsLocked().wrErr = err
 		if isReset(err) {
 			return fmt.Errorf("%w: %v", ErrNotOpen, err)
 		}
@@ -381,7 +407,7 @@ func (s *Socket) readOne(b []byte) (n, want int, err error) {
 
 // pumpLocked moves every pending operation as far as readiness allows.
 func (s *Socket) pumpLocked() {
-	if s.recvq.head != nil {
+	if s.hasRecvLocked() {
 		s.pumpRecvLocked()
 	}
 	if s.sendq.head != nil || s.shutWr == 1 {
@@ -393,7 +419,10 @@ func (s *Socket) pumpLocked() {
 }
 
 func (s *Socket) pumpRecvLocked() {
-	for s.recvq.head != nil && s.rdEnd == nil && s.readable {
+	if s.readable || s.rdEnd() != nil {
+		s.materializeLocked()
+	}
+	for s.recvq.head != nil && s.rdEnd() == nil && s.readable {
 		o := s.recvq.head
 		var n, want int
 		var err error
@@ -428,30 +457,31 @@ func (s *Socket) pumpRecvLocked() {
 		}
 		switch {
 		case err == nil:
-			s.rdEnd = io.EOF
+			s.endsLocked().rdEnd = io.EOF
 		case err == unix.EAGAIN:
 			s.readable = false
 		case err == unix.EINTR:
 		default:
-			s.rdEnd = err
+			s.endsLocked().rdEnd = err
 		}
 	}
-	if s.rdEnd != nil && s.recvq.head != nil {
+	if s.rdEnd() != nil && s.recvq.head != nil {
 		cause := errEOFAbandon
-		if s.rdEnd != io.EOF {
-			cause = &abandoned{cause: os.NewSyscallError("read", s.rdEnd)}
+		if s.rdEnd() != io.EOF {
+			cause = &abandoned{cause: os.NewSyscallError("read", s.rdEnd())}
 		}
 		s.recvq.moveAll(&s.done, cause)
 	}
+	s.dematerializeLocked()
 }
 
 func (s *Socket) pumpSendLocked() {
-	for s.sendq.head != nil && s.writable && s.wrErr == nil {
+	for s.sendq.head != nil && s.writable && s.wrErr() == nil {
 		o := s.sendq.head
 		n, err := s.writeLocked(o)
-		s.queued -= n
+		s.queued -= int32(n)
 		if err != nil {
-			s.wrErr = err
+			s.endsLocked().wrErr = err
 			break
 		}
 		if o.idx < len(o.bufs) {
@@ -460,14 +490,14 @@ func (s *Socket) pumpSendLocked() {
 		s.sendq.pop()
 		s.completeOpLocked(o, 0, nil)
 	}
-	if s.wrErr != nil && s.sendq.head != nil {
-		s.sendq.moveAll(&s.done, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("writev", s.wrErr)})
+	if s.wrErr() != nil && s.sendq.head != nil {
+		s.sendq.moveAll(&s.done, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("writev", s.wrErr())})
 		s.queued = 0
 	}
 	if s.shutWr == 1 && s.sendq.head == nil {
 		s.shutWr = 2
 		if s.opts.Transport == nil {
-			unix.Shutdown(s.fd, unix.SHUT_WR)
+			unix.Shutdown(int(s.fd), unix.SHUT_WR)
 		}
 	}
 }
@@ -477,9 +507,9 @@ func (s *Socket) pumpNotifyLocked() {
 	for o := s.notq.pop(); o != nil; o = s.notq.pop() {
 		ready := false
 		if o.notify == Readable {
-			ready = s.rdEnd != nil || (s.readable && s.peekReadable())
+			ready = s.rdEnd() != nil || (s.readable && s.peekReadable())
 		} else {
-			ready = s.writable || s.wrErr != nil
+			ready = s.writable || s.wrErr() != nil
 		}
 		if ready {
 			s.completeOpLocked(o, 0, nil)
@@ -497,7 +527,7 @@ func (s *Socket) peekReadable() bool {
 		return true
 	}
 	var b [1]byte
-	_, _, err := unix.Recvfrom(s.fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	_, _, err := unix.Recvfrom(int(s.fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 	if err == unix.EAGAIN {
 		s.readable = false
 		return false
@@ -514,7 +544,7 @@ func (s *Socket) busyLocked() bool { return false }
 
 // closeSysLocked releases the descriptor; it runs on the loop.
 func (s *Socket) closeSysLocked() {
-	s.loop.Unregister(s.fd)
-	unix.Close(s.fd)
+	s.loop.Unregister(int(s.fd))
+	unix.Close(int(s.fd))
 	s.fd = -1
 }

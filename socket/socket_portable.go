@@ -142,7 +142,7 @@ func (s *Socket) reader() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for s.state == Open && s.rdEnd == nil {
-		if len(s.rbuf) > 0 || (s.recvq.head == nil && !s.wantsNotifyLocked(Readable)) {
+		if len(s.rbuf) > 0 || (!s.hasRecvLocked() && !s.wantsNotifyLocked(Readable)) {
 			s.rcond.Wait()
 			continue
 		}
@@ -257,7 +257,7 @@ func (s *Socket) writer() {
 		o.idx = len(o.bufs)
 		s.mu.Lock()
 		s.writing = nil
-		s.queued -= o.total
+		s.queued -= int32(o.total)
 		switch {
 		case s.state != Open:
 			s.completeOpLocked(o, 0, errClosedAbandon)
@@ -306,6 +306,9 @@ func (s *Socket) trySendLocked(o *op) error {
 // pumpLocked delivers read-ahead bytes to receives, wakes the reader and
 // the writer, and fires readiness notifications.
 func (s *Socket) pumpLocked() {
+	if len(s.rbuf) > 0 || s.rdEnd != nil {
+		s.materializeLocked()
+	}
 	for s.recvq.head != nil && len(s.rbuf) > 0 {
 		o := s.recvq.pop()
 		var n int
@@ -332,7 +335,7 @@ func (s *Socket) pumpLocked() {
 		}
 		s.recvq.moveAll(&s.done, cause)
 	}
-	if len(s.rbuf) == 0 && (s.recvq.head != nil || s.notq.head != nil) {
+	if len(s.rbuf) == 0 && (s.hasRecvLocked() || s.notq.head != nil) {
 		s.rcond.Signal()
 	}
 	if s.notq.head != nil {
