@@ -23,7 +23,9 @@
  * Latency is per message: from the moment it is queued for sending (it is
  * written at once unless the socket is full) to the receipt of its last echoed
  * byte, matched FIFO per connection. Echoed bytes are checked against what was
- * sent. After the run one JSON object is printed on stdout.
+ * sent. After the run one JSON object is printed on stdout, including the
+ * machine-wide CPU time of the window (/proc/stat), from which the harness
+ * tells how much other processes ran alongside.
  *
  * idle: opens N connections that send nothing, prints one JSON line once all
  * are established, then holds them until stdin reaches EOF, SIGTERM/SIGINT
@@ -134,6 +136,26 @@ static double proc_cpu_us(int pid) {
 	unsigned long long ut, st;
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
 	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* machine_cpu reads the machine-wide "cpu" line of /proc/stat, in
+ * microseconds: time in user+nice+system (processes), irq+softirq, steal, and
+ * idle+iowait. */
+struct mcpu { double procs, irq, steal, idle; };
+static struct mcpu machine_cpu(void) {
+	struct mcpu m = { -1, -1, -1, -1 };
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f) return m;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 8) return m;
+	double k = 1e6 / (double)sysconf(_SC_CLK_TCK);
+	m.procs = (v[0] + v[1] + v[2]) * k;
+	m.irq = (v[5] + v[6]) * k;
+	m.steal = v[7] * k;
+	m.idle = (v[3] + v[4]) * k;
+	return m;
 }
 
 static double self_cpu_us(void) {
@@ -372,6 +394,7 @@ int main(int argc, char **argv) {
 	uint64_t warm_end = t + (uint64_t)(opt.warmup * 1e9), t0 = 0, t1;
 	uint64_t end = warm_end + (uint64_t)(opt.duration * 1e9);
 	double srv0 = -1, srv1 = -1, cli0 = 0;
+	struct mcpu m0 = { 0 }, m1;
 	struct epoll_event evs[512];
 	for (;;) {
 		uint64_t now = now_ns();
@@ -382,6 +405,7 @@ int main(int argc, char **argv) {
 			measuring = 1;
 			if (opt.pid > 0) srv0 = proc_cpu_us(opt.pid);
 			cli0 = self_cpu_us();
+			m0 = machine_cpu();
 			t0 = now_ns();
 		}
 		if (now >= end || stop || alive == 0) break;
@@ -397,6 +421,7 @@ int main(int argc, char **argv) {
 	t1 = now_ns();
 	if (opt.pid > 0) srv1 = proc_cpu_us(opt.pid);
 	double cli = self_cpu_us() - cli0;
+	m1 = machine_cpu();
 	running = 0;
 	if (!measuring) t0 = t1;
 	double secs = (t1 - t0) / 1e9;
@@ -410,6 +435,8 @@ int main(int argc, char **argv) {
 	       hcount ? hsum / hcount / 1e3 : 0);
 	printf("\"server_cpu_us\":%.0f,\"client_cpu_us\":%.0f,\"conns_alive\":%d,",
 	       (srv0 >= 0 && srv1 >= 0) ? srv1 - srv0 : -1, cli, alive);
+	printf("\"machine_cpu_us\":{\"procs\":%.0f,\"irq\":%.0f,\"steal\":%.0f,\"idle\":%.0f},",
+	       m1.procs - m0.procs, m1.irq - m0.irq, m1.steal - m0.steal, m1.idle - m0.idle);
 	print_errors();
 	printf(",\"interrupted\":%s}\n", stop ? "true" : "false");
 	return 0;

@@ -48,11 +48,19 @@ type loadResult struct {
 	LatUs       latency `json:"lat_us"`
 	ServerCPUUs float64 `json:"server_cpu_us"` // server utime+stime over the measured window
 	ClientCPUUs float64 `json:"client_cpu_us"`
-	ConnsAlive  int     `json:"conns_alive"`
-	Errors      int64   `json:"errors"`
-	FirstError  string  `json:"first_error"`
-	Fatal       string  `json:"fatal,omitempty"`
-	Interrupted bool    `json:"interrupted"`
+	// MachineCPUUs is the whole machine's CPU time over the window, from
+	// /proc/stat: processes (user+nice+system), irq+softirq, steal, idle.
+	MachineCPUUs struct {
+		Procs float64 `json:"procs"`
+		IRQ   float64 `json:"irq"`
+		Steal float64 `json:"steal"`
+		Idle  float64 `json:"idle"`
+	} `json:"machine_cpu_us"`
+	ConnsAlive  int    `json:"conns_alive"`
+	Errors      int64  `json:"errors"`
+	FirstError  string `json:"first_error"`
+	Fatal       string `json:"fatal,omitempty"`
+	Interrupted bool   `json:"interrupted"`
 }
 
 type latency struct {

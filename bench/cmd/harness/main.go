@@ -33,14 +33,16 @@ func main() {
 		warmup    = flag.Duration("warmup", time.Second, "traffic before each measured window")
 		repeat    = flag.Int("repeat", 3, "runs per engine and workload")
 		engines   = flag.String("engines", "", "comma-separated subset of engines (default all: "+names(allEngines())+")")
-		workloads = flag.String("workloads", "", "comma-separated subset of workloads (default all: "+wnames(allWorkloads())+")")
-		idle      = flag.String("idle", "10000,19000", "comma-separated idle connection counts for the RSS test; empty skips it")
+		workloads = flag.String("workloads", "", "comma-separated subset of workloads, or none (default all: "+wnames(allWorkloads())+")")
+		idle      = flag.String("idle", "10000,19000", "comma-separated idle connection counts for the RSS test; empty or none skips it")
 		quick     = flag.Bool("quick", false, "short smoke run: 2 s windows, 0.5 s warm-up, 1 repeat, idle test at 10000 only")
 		jsonOut   = flag.String("json", "", "write the full results as JSON to this file")
 		md        = flag.Bool("md", false, "print markdown tables instead of plain text")
 		benchDir  = flag.String("bench", "", "the bench module directory (default: . or ./bench, whichever holds it)")
 		serverCPU = flag.Int("server-cpu", 1, "CPU every server is pinned to")
 		clientCPU = flag.Int("client-cpu", 0, "CPU the load generator is pinned to")
+		quietWait = flag.Duration("quiet-wait", 30*time.Second, "before each run, wait up to this long for other work on the machine to stop")
+		quietMax  = flag.Duration("quiet-budget", 5*time.Minute, "longest total time spent waiting for quiet")
 	)
 	flag.Parse()
 	if *quick {
@@ -101,6 +103,7 @@ func main() {
 		}
 	}
 	lg := &loadgen{bin: lgBin, cpu: *clientCPU, warmup: *warmup}
+	quiet := &quietWaiter{perRun: *quietWait, budget: *quietMax}
 
 	per := *warmup + *duration + 2*time.Second
 	logf("plan: %d workloads × %d engines × %d repeats × ~%v, plus the idle test",
@@ -115,8 +118,10 @@ func main() {
 				if e.Missing != "" {
 					continue
 				}
+				before := quiet.wait()
 				res := runOne(e, w, lg, *serverCPU, *duration, filepath.Join(logDir, e.Name+".log"))
 				res.Rep = r + 1
+				res.BusyBeforePct, res.BusyAfterPct = before, machineBusy(500*time.Millisecond)
 				rep.Runs = append(rep.Runs, res)
 				if res.Err != "" {
 					logf("[%d/%d] %-22s %-8s error: %s", r+1, *repeat, w.Name, e.Name, res.Err)
@@ -138,6 +143,7 @@ func main() {
 				rep.Idle = append(rep.Idle, idleResult{Engine: e.Name, Conns: n, Err: "missing: " + e.Missing})
 				continue
 			}
+			quiet.wait()
 			s, err := startServer(e, *serverCPU, filepath.Join(logDir, e.Name+".log"), 15*time.Second)
 			if err != nil {
 				rep.Idle = append(rep.Idle, idleResult{Engine: e.Name, Conns: n, Err: "start: " + err.Error()})
@@ -252,10 +258,13 @@ func machineInfo() machine {
 }
 
 // pick returns the items of all named in the comma-separated list csv, in
-// the order of all; an empty list picks everything.
+// the order of all; an empty list picks everything and "none" nothing.
 func pick[T any](all []T, csv string, name func(T) string) ([]T, error) {
-	if strings.TrimSpace(csv) == "" {
+	switch strings.TrimSpace(csv) {
+	case "":
 		return all, nil
+	case "none":
+		return nil, nil
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(csv, ",") {
@@ -276,6 +285,9 @@ func pick[T any](all []T, csv string, name func(T) string) ([]T, error) {
 
 func ints(csv string) ([]int, error) {
 	var out []int
+	if strings.TrimSpace(csv) == "none" {
+		return nil, nil
+	}
 	for _, f := range strings.Split(csv, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue

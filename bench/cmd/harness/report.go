@@ -53,7 +53,18 @@ type runResult struct {
 	// included), read by the harness as a cross-check of Load.ServerCPUUs.
 	ServerCPUTotalUs float64 `json:"server_cpu_total_us"`
 	CPUPerMsgUs      float64 `json:"cpu_per_msg_us"`
-	Err              string  `json:"error,omitempty"`
+	// BusyBeforePct and BusyAfterPct are the machine's busy share (percent of
+	// all cores) over half a second just before the server started and just
+	// after it stopped: anything above a few percent is other work that may
+	// have disturbed the run.
+	BusyBeforePct float64 `json:"busy_before_pct"`
+	BusyAfterPct  float64 `json:"busy_after_pct"`
+	Err           string  `json:"error,omitempty"`
+}
+
+// disturbed reports whether other work was seen around the run.
+func (r *runResult) disturbed() bool {
+	return r.BusyBeforePct > busyThreshold || r.BusyAfterPct > busyThreshold
 }
 
 // stat is a median with its range over the repeats.
@@ -69,6 +80,7 @@ type summary struct {
 	Workload     string  `json:"workload"`
 	Runs         int     `json:"runs"`
 	OK           int     `json:"ok"`
+	Disturbed    int     `json:"disturbed"` // ok runs with other work seen around them
 	MsgsPerSec   stat    `json:"msgs_per_sec"`
 	P50Us        float64 `json:"p50_us"`  // median over repeats
 	P99Us        float64 `json:"p99_us"`  // median over repeats
@@ -124,6 +136,9 @@ func (r *report) summarize(workloads []workload) {
 					continue
 				}
 				s.OK++
+				if run.disturbed() {
+					s.Disturbed++
+				}
 				l := run.Load
 				rate = append(rate, l.MsgsPerSec)
 				cpu = append(cpu, run.CPUPerMsgUs)
@@ -237,6 +252,9 @@ func (r *report) loadTable() *table {
 		cpu := fmt.Sprintf("%.2f [%.2f–%.2f]", s.CPUPerMsgUs.Median, s.CPUPerMsgUs.Min, s.CPUPerMsgUs.Max)
 		if s.OK < s.Runs {
 			rate += fmt.Sprintf(" (%d/%d runs ok)", s.OK, s.Runs)
+		}
+		if s.Disturbed > 0 {
+			rate += fmt.Sprintf(" (%d disturbed)", s.Disturbed)
 		}
 		t.rows = append(t.rows, []string{s.Workload, name, rate, num(s.P50Us), num(s.P99Us),
 			fmt.Sprintf("%.0f%%", s.ServerCPUPct), fmt.Sprintf("%.0f%%", s.ClientCPUPct), cpu,

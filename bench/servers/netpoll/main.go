@@ -18,10 +18,8 @@ import (
 
 func init() {
 	// netpoll reads its configuration before main; its docs ask for init().
-	if err := netpoll.Configure(netpoll.Config{
-		PollerNum:    runtime.GOMAXPROCS(0),
-		LoggerOutput: os.Stderr,
-	}); err != nil {
+	cfg := netpoll.Config{PollerNum: runtime.GOMAXPROCS(0), LoggerOutput: os.Stderr}
+	if err := netpoll.Configure(cfg); err != nil {
 		serve.Fatal("netpoll.Configure", err)
 	}
 }
