@@ -677,3 +677,27 @@ func TestEngineCloseWaitsForSockets(t *testing.T) {
 		t.Fatal("open on a closed engine succeeded")
 	}
 }
+
+func TestAddressesAndOptions(t *testing.T) {
+	e := newEngine(t, engine.Config{Loops: 1})
+	a, b := pair(t, e, &socket.Options{KeepAlive: 30 * time.Second})
+	if a.LocalAddr() == nil || a.RemoteAddr() == nil {
+		t.Fatal("no addresses on an open socket")
+	}
+	if a.LocalAddr().String() != b.RemoteAddr().String() || a.RemoteAddr().String() != b.LocalAddr().String() {
+		t.Fatalf("a %v->%v, b %v->%v", a.LocalAddr(), a.RemoteAddr(), b.LocalAddr(), b.RemoteAddr())
+	}
+	if err := a.SetNoDelay(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetKeepAlive(false); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if a.LocalAddr() != nil {
+		t.Fatal("closed socket still reports an address")
+	}
+	if err := a.SetNoDelay(true); !errors.Is(err, socket.ErrNotOpen) {
+		t.Fatalf("option on closed socket: %v", err)
+	}
+}
