@@ -59,6 +59,9 @@ func startServe(t *testing.T, want int, args ...string) (*exec.Cmd, map[string]s
 		if !sc.Scan() {
 			t.Fatalf("serve exited before %d ready lines; stderr:\n%s", want, stderr.String())
 		}
+		if strings.HasPrefix(sc.Text(), "host ") {
+			continue // the host's name and addresses, printed once
+		}
 		m := readyLine.FindStringSubmatch(sc.Text())
 		if m == nil {
 			t.Fatalf("unexpected stdout line %q", sc.Text())
@@ -123,8 +126,9 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestServeAllRunsEcho(t *testing.T) {
-	_, addrs, _ := startServe(t, 1, "--echo-addr", "127.0.0.1:0")
-	if addrs["echo"] == "" {
+	_, addrs, _ := startServe(t, 2, "--echo-addr", "127.0.0.1:0", "--record-addr", "127.0.0.1:0",
+		"--store", "sqlite:"+filepath.Join(t.TempDir(), "all.db"))
+	if addrs["echo"] == "" || addrs["record"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }
