@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -328,4 +329,52 @@ func TestRecordAddressInUse(t *testing.T) {
 	if !strings.Contains(string(out), "record: listen tcp "+ln.Addr().String()) || !strings.Contains(string(out), "address already in use") {
 		t.Fatalf("output does not name the address and the cause:\n%s", out)
 	}
+}
+
+// TestRecordsTailFollows: `records tail -f` prints a record stored after it
+// started.
+func TestRecordsTailFollows(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "tail.db")
+	_, addrs, _ := startServe(t, 1, "record", "--addr", "127.0.0.1:0", "--store", url)
+	overlap(t, []byte("before tail"), "send", "record", "--addr", addrs["record"])
+	for countIn(t, url) != 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	tail := exec.Command(binary, "records", "tail", "-f", "--store", url)
+	out, err := tail.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tail.Process.Signal(syscall.SIGTERM); tail.Wait() }()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expect := func(what string) {
+		t.Helper()
+		timeout := time.After(20 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("tail ended before %q", what)
+				}
+				if strings.Contains(l, what) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("tail never printed %q", what)
+			}
+		}
+	}
+	expect("before tail")
+	overlap(t, []byte("after tail"), "send", "record", "--addr", addrs["record"])
+	expect("after tail")
 }

@@ -172,10 +172,14 @@ func printList(w io.Writer, rs []store.Record) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED (UTC)\tCLIENT\tSIZE\tENDED\tPREVIEW")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.ReceivedAt.Format("2006-01-02 15:04:05.000000"),
-			net2(r.ClientIP, r.ClientPort), r.Size, r.End, preview(r.Body, r.Size))
+		printRow(tw, &r)
 	}
 	tw.Flush()
+}
+
+func printRow(w io.Writer, r *store.Record) {
+	fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.ReceivedAt.Format("2006-01-02 15:04:05.000000"),
+		net2(r.ClientIP, r.ClientPort), r.Size, r.End, preview(r.Body, r.Size))
 }
 
 func net2(ip string, port int) string {
@@ -329,12 +333,11 @@ func tail(ctx context.Context, st store.Store, n int, follow bool, w io.Writer) 
 			}
 			return err
 		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, r := range rs {
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.ReceivedAt.Format("2006-01-02 15:04:05.000000"),
-				net2(r.ClientIP, r.ClientPort), r.Size, r.End, preview(r.Body, r.Size))
-			tw.Flush()
+			printRow(tw, &r)
 			after = r.ID
 		}
+		tw.Flush()
 	}
 }

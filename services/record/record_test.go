@@ -439,3 +439,29 @@ func TestStoreDownPausesReading(t *testing.T) {
 		t.Fatal("the log does not say the store came back")
 	}
 }
+
+// TestSlowClient: a client that sends a byte at a time, across many reads,
+// gets exactly its lines stored.
+func TestSlowClient(t *testing.T) {
+	st := openStore(t, storetest.SQLiteURL(t))
+	f := start(t, st, record.Config{Framing: framing.Lines})
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte("slow\nand steady\n")
+	for i := range msg {
+		if _, err := c.Write(msg[i : i+1]); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(i + 1)
+		waitFor(t, "the server to read each byte", func() bool { return f.svc.Status().BytesIn == want })
+	}
+	c.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, c)
+	rs := all(t, f)
+	if len(rs) != 2 || string(rs[0].Body) != "slow" || string(rs[1].Body) != "and steady" {
+		t.Fatalf("records %+v", rs)
+	}
+}
