@@ -157,34 +157,14 @@ func TestPostgresBadURLSaysWhereWithoutPassword(t *testing.T) {
 	}
 }
 
-// flaky is a real store that fails while down is set.
-type flaky struct {
-	store.Store
-	down   atomic.Bool
-	failed chan struct{} // gets a value per failed Append, when not full
-}
-
-func newFlaky(st store.Store) *flaky { return &flaky{Store: st, failed: make(chan struct{}, 1)} }
-
-func (f *flaky) Append(ctx context.Context, recs []*store.Record) error {
-	if f.down.Load() {
-		select {
-		case f.failed <- struct{}{}:
-		default:
-		}
-		return errors.New("store down (test)")
-	}
-	return f.Store.Append(ctx, recs)
-}
-
 // TestBatcherBackpressureAndRetry: while the store is down the batcher keeps
 // every record, reports no room past its budget, and commits all of it once
 // the store is back; WhenRoom callbacks run then.
 func TestBatcherBackpressureAndRetry(t *testing.T) {
 	eachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		fl := newFlaky(open(t, url))
-		fl.down.Store(true)
+		fl := storetest.NewFlaky(open(t, url))
+		fl.Down.Store(true)
 		var committed atomic.Int64
 		b := store.NewBatcher(fl, store.BatchConfig{Budget: 4096, MaxRecords: 7,
 			OnCommit: func(rs []*store.Record) { committed.Add(int64(len(rs))) }})
@@ -205,14 +185,14 @@ func TestBatcherBackpressureAndRetry(t *testing.T) {
 		resumed := make(chan struct{})
 		b.WhenRoom(func() { close(resumed) })
 		// The store is down: the batcher must be retrying, and nothing is stored.
-		<-fl.failed
-		<-fl.failed
+		<-fl.Failed
+		<-fl.Failed
 		select {
 		case <-resumed:
 			t.Fatal("room reported while nothing could commit")
 		default:
 		}
-		fl.down.Store(false)
+		fl.Down.Store(false)
 		<-resumed
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
@@ -239,8 +219,8 @@ func TestBatcherBackpressureAndRetry(t *testing.T) {
 // TestBatcherCloseGivesUpWhenStoreStaysDown: Close bounded by a context
 // says how many records were not stored.
 func TestBatcherCloseGivesUpWhenStoreStaysDown(t *testing.T) {
-	fl := newFlaky(open(t, storetest.SQLiteURL(t)))
-	fl.down.Store(true)
+	fl := storetest.NewFlaky(open(t, storetest.SQLiteURL(t)))
+	fl.Down.Store(true)
 	b := store.NewBatcher(fl, store.BatchConfig{})
 	b.Add(rec("10.1.1.1", 1, "x", time.Now()))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/overlap-go/overlap/store"
 )
 
 // SQLiteURL returns the URL of a new SQLite file in a test directory.
@@ -68,4 +71,29 @@ func PostgresURL(t testing.TB) string {
 // URLs returns one store URL per kind, named for subtests.
 func URLs(t testing.TB) map[string]func(testing.TB) string {
 	return map[string]func(testing.TB) string{"sqlite": SQLiteURL, "postgres": PostgresURL}
+}
+
+// Flaky is a real store whose Append fails while Down is set: how tests
+// take a database away and bring it back.
+type Flaky struct {
+	store.Store
+	Down   atomic.Bool
+	Failed chan struct{} // receives a value per failed Append, when not full
+}
+
+// NewFlaky wraps st; it starts up.
+func NewFlaky(st store.Store) *Flaky {
+	return &Flaky{Store: st, Failed: make(chan struct{}, 1)}
+}
+
+// Append fails while Down is set, and otherwise appends to the real store.
+func (f *Flaky) Append(ctx context.Context, recs []*store.Record) error {
+	if f.Down.Load() {
+		select {
+		case f.Failed <- struct{}{}:
+		default:
+		}
+		return errors.New("database unreachable (storetest.Flaky is down)")
+	}
+	return f.Store.Append(ctx, recs)
 }

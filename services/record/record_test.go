@@ -15,7 +15,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -358,30 +357,12 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// downStore is a real store that fails while down is set.
-type downStore struct {
-	store.Store
-	down  atomic.Bool
-	fails chan struct{}
-}
-
-func (d *downStore) Append(ctx context.Context, recs []*store.Record) error {
-	if d.down.Load() {
-		select {
-		case d.fails <- struct{}{}:
-		default:
-		}
-		return errors.New("database unreachable (test)")
-	}
-	return d.Store.Append(ctx, recs)
-}
-
 // TestStoreDownPausesReading: with the store down, the recorder stops
 // reading once its queue is full (the client's writes block), says so in
 // its log, loses nothing, and stores everything once the store is back.
 func TestStoreDownPausesReading(t *testing.T) {
-	ds := &downStore{Store: openStore(t, storetest.SQLiteURL(t)), fails: make(chan struct{}, 1)}
-	ds.down.Store(true)
+	ds := storetest.NewFlaky(openStore(t, storetest.SQLiteURL(t)))
+	ds.Down.Store(true)
 	const budget = 256 << 10
 	f := start(t, ds, record.Config{Framing: framing.Lines, Batch: store.BatchConfig{Budget: budget}})
 	c, err := net.Dial("tcp", f.addr)
@@ -409,7 +390,7 @@ func TestStoreDownPausesReading(t *testing.T) {
 		t.Fatalf("the whole %d-byte stream was read with the store down and a %d-byte queue: not paused", n, budget)
 	}
 	select {
-	case <-ds.fails:
+	case <-ds.Failed:
 	default:
 		t.Fatal("the store was never tried")
 	}
@@ -418,7 +399,7 @@ func TestStoreDownPausesReading(t *testing.T) {
 	}
 	in := f.svc.Status().BytesIn
 	t.Logf("paused after reading %d bytes (queue %d bytes)", in, budget)
-	ds.down.Store(false)
+	ds.Down.Store(false)
 	c.SetWriteDeadline(time.Time{})
 	if _, err := c.Write(stream[n:]); err != nil {
 		t.Fatal(err)
