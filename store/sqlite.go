@@ -57,7 +57,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// a power cut can lose the last few, which FULL would prevent at the
 	// price of an fsync per commit.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_pragma=busy_timeout(10000)&_txlock=immediate"
+		"?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)

@@ -41,6 +41,7 @@ type benchRecordResult struct {
 	MBPerSec      float64 `json:"mb_per_sec"`
 	MaxRSSMiB     float64 `json:"max_rss_mib"`
 	StoreFailures int64   `json:"store_failures"`
+	Commits       int64   `json:"commits"`
 }
 
 func benchRecord(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -157,15 +158,15 @@ progress:
 		Sent: sent.Load(), Stored: s.Stored, Seconds: elapsed.Seconds(),
 		RecordsPerSec: float64(s.Stored) / elapsed.Seconds(),
 		MBPerSec:      float64(s.BytesIn) / elapsed.Seconds() / 1e6,
-		MaxRSSMiB:     maxRSSMiB(), StoreFailures: s.StoreFails,
+		MaxRSSMiB:     maxRSSMiB(), StoreFailures: s.StoreFails, Commits: s.Commits,
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(stdout, "store      %s (%s framing)\nclients    %d x %d-byte records for %s\nsent       %d records\nstored     %d records in %.2fs (until the last commit)\nrate       %.0f records/s, %.1f MB/s\nmax RSS    %.1f MiB\n",
-		res.Store, res.Framing, res.Conns, res.Size, *dur, res.Sent, res.Stored, res.Seconds, res.RecordsPerSec, res.MBPerSec, res.MaxRSSMiB)
+	fmt.Fprintf(stdout, "store      %s (%s framing)\nclients    %d x %d-byte records for %s\nsent       %d records\nstored     %d records in %.2fs (until the last commit), %d transactions\nrate       %.0f records/s, %.1f MB/s\nmax RSS    %.1f MiB\n",
+		res.Store, res.Framing, res.Conns, res.Size, *dur, res.Sent, res.Stored, res.Seconds, res.Commits, res.RecordsPerSec, res.MBPerSec, res.MaxRSSMiB)
 	if res.Sent != res.Stored {
 		return fmt.Errorf("bench record: %d records sent but %d stored", res.Sent, res.Stored)
 	}

@@ -155,6 +155,7 @@ type Status struct {
 	Stored     int64  `json:"records_stored"`
 	Pending    int64  `json:"pending_bytes"`
 	StoreFails int64  `json:"store_failures"`
+	Commits    int64  `json:"commits"`
 }
 
 // Status returns a snapshot.
@@ -163,7 +164,7 @@ func (s *Service) Status() Status {
 	st := Status{
 		Running: s.srv.Running(), Framing: s.cfg.Framing.String(), Store: s.st.String(),
 		OpenConns: s.srv.Conns(), Conns: s.conns.Load(), BytesIn: s.bytesIn.Load(),
-		Received: s.records.Load(), Stored: bs.Records, Pending: bs.Pending, StoreFails: bs.Failures,
+		Received: s.records.Load(), Stored: bs.Records, Pending: bs.Pending, StoreFails: bs.Failures, Commits: bs.Commits,
 	}
 	if a := s.srv.Addr(); a != nil {
 		st.Addr = a.String()
