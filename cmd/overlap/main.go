@@ -19,9 +19,11 @@ var version = "dev"
 const usage = `overlap: asynchronous TCP services for Go
 
 Usage:
-  overlap serve [flags]            run every service (echo on :7007)
+  overlap serve [flags]            run every service (echo on :7007, pipes on :8809)
   overlap serve echo [flags]       run the echo service alone
+  overlap serve pipes [flags]      run the asynchronous pipes service (gRPC) alone
   overlap bench echo [flags]       load-test an echo server
+  overlap send pipe [flags]        drive a pipe call on a pipes server
   overlap version                  print the version
   overlap help [command]           show help
 
@@ -65,8 +67,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "echo" {
 			return serveEcho(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "pipes" {
+			return servePipes(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-			return usageError{fmt.Sprintf("unknown service %q (services: echo)", rest[0])}
+			return usageError{fmt.Sprintf("unknown service %q (services: echo, pipes)", rest[0])}
 		}
 		return serveAll(ctx, rest, stdout, stderr)
 	case "bench":
@@ -74,6 +79,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return benchEcho(ctx, rest[1:], stdout, stderr)
 		}
 		return usageError{"bench: name a service to benchmark (echo)"}
+	case "send":
+		if len(rest) > 0 && rest[0] == "pipe" {
+			return sendPipe(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"send: name what to send (pipe)"}
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "--help", "-help", "-h":

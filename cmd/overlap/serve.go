@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"time"
 
 	"github.com/overlap-go/overlap/engine"
 	"github.com/overlap-go/overlap/server"
 	"github.com/overlap-go/overlap/services/echo"
+	"github.com/overlap-go/overlap/services/pipes"
 )
 
 // engineFlags are the flags every serving command shares.
@@ -58,11 +60,21 @@ func (f *engineFlags) engine() (*engine.Engine, error) {
 	return engine.New(cfg)
 }
 
-// service is one service to run: its name, address and handler.
+// service is one service to run: its name, address and either a socket
+// handler (run by a server.Server) or a constructor for a service that
+// brings its own listener (the gRPC pipes service).
 type service struct {
 	name string
 	addr string
 	h    server.Handler
+	new  func(eng *engine.Engine, addr string, log *slog.Logger) runner
+}
+
+// runner is a running service, as serve starts and stops it.
+type runner interface {
+	Start() error
+	Stop(ctx context.Context) error
+	Addr() net.Addr
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,7 +85,7 @@ func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{"echo", *addr, echo.Handler{}}}, stdout, stderr)
+	return serve(ctx, &ef, []service{{name: "echo", addr: *addr, h: echo.Handler{}}}, stdout, stderr)
 }
 
 func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,10 +93,16 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var ef engineFlags
 	ef.register(fs)
 	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
+	pipesAddr := fs.String("pipes-addr", pipes.DefaultAddr, "pipes service (gRPC) listen address")
+	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{"echo", *echoAddr, echo.Handler{}}}, stdout, stderr)
+	pipesSvc, err := pipesService(*pipesAddr, *pipesTransport)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
@@ -99,7 +117,7 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		return err
 	}
 	log.Info("engine started", "backend", engine.Backend, "loops", len(eng.Loops()), "workers", ef.workers)
-	var running []*server.Server
+	var running []runner
 	stopAll := func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), ef.stopWithin)
 		defer cancel()
@@ -115,7 +133,12 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		return first
 	}
 	for _, svc := range services {
-		s := server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+		var s runner
+		if svc.new != nil {
+			s = svc.new(eng, svc.addr, log)
+		} else {
+			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+		}
 		if err := s.Start(); err != nil {
 			stopAll()
 			return err
