@@ -454,33 +454,40 @@ func (c *ClientCall[P, I, O, R]) pullLocked() ([]O, error) {
 	if c.outDone {
 		return nil, io.EOF
 	}
-	for {
-		chunk, reply, kind, err := c.recv()
-		if err == io.EOF {
-			err = c.seq.EOF()
-			if err != nil {
-				err = status.Error(codes.Internal, err.Error())
-			}
-		}
+	chunk, ev, err := c.nextLocked()
+	switch {
+	case err != nil:
+		return nil, err
+	case ev == EventChunk:
+		return chunk, nil
+	}
+	c.outDone = true // an empty chunk or the reply
+	return nil, io.EOF
+}
+
+// nextLocked reads and checks the next response; a failure ends the call.
+func (c *ClientCall[P, I, O, R]) nextLocked() ([]O, Event, error) {
+	chunk, reply, kind, err := c.recv()
+	if err == io.EOF {
+		err = c.seq.EOF()
 		if err != nil {
-			c.fail(err)
-			return nil, c.err
-		}
-		ev, err := c.seq.Next(kind, len(chunk))
-		switch {
-		case err != nil:
-			c.fail(status.Error(codes.Internal, err.Error()))
-			return nil, c.err
-		case ev == EventChunk:
-			return chunk, nil
-		case ev == EventReply:
-			c.reply, c.replied, c.outDone = reply, true, true
-			return nil, io.EOF
-		case ev == EventEnd:
-			c.outDone = true
-			return nil, io.EOF
+			err = status.Error(codes.Internal, err.Error())
 		}
 	}
+	if err != nil {
+		c.fail(err)
+		return nil, 0, err
+	}
+	ev, err := c.seq.Next(kind, len(chunk))
+	if err != nil {
+		err = status.Error(codes.Internal, err.Error())
+		c.fail(err)
+		return nil, 0, err
+	}
+	if ev == EventReply {
+		c.reply, c.replied = reply, true
+	}
+	return chunk, ev, nil
 }
 
 func (c *ClientCall[P, I, O, R]) fail(err error) {
@@ -504,7 +511,7 @@ func (c *ClientCall[P, I, O, R]) Result() (R, error) {
 	defer c.pullMu.Unlock()
 	var zero R
 	for c.err == nil && !c.replied {
-		if _, err := c.pullLocked(); err != nil && err != io.EOF {
+		if _, _, err := c.nextLocked(); err != nil {
 			return zero, err
 		}
 	}

@@ -365,6 +365,7 @@ func TestAbruptAndSlowConnections(t *testing.T) {
 	eachTransport(t, func(t *testing.T, tr string) {
 		s, cc := testServer(t, tr, nil)
 		call, _ := StartInt(testCtx(t), cc, &pb.IntPipeParams{})
+		call.Push(nil)
 		if _, err := call.Result(); err != nil {
 			t.Fatal(err)
 		}
@@ -405,6 +406,7 @@ func TestAbruptAndSlowConnections(t *testing.T) {
 			}
 		}()
 		call, _ = StartInt(testCtx(t), cc, &pb.IntPipeParams{OutChunks: 2, OutChunkLen: 3})
+		call.Push(nil)
 		if r, err := call.Result(); err != nil || r.GetOutChunks() != 2 {
 			t.Fatalf("call beside a slow client: %v %v", r, err)
 		}

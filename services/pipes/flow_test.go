@@ -22,11 +22,11 @@ import (
 func TestSlowServerMakesFastClientWait(t *testing.T) {
 	eachTransport(t, func(t *testing.T, tr string) {
 		const (
-			chunkValues = 64 << 10          // 64 Ki values of 5 bytes: 320 KiB a message
-			chunkBytes  = 5 * chunkValues   // on the wire
-			goal        = 1 << 30           // what the client tries to push
-			pulls       = 40                // what the server pulls, slowly
-			window      = 1 << 20           // the server's stream and connection windows
+			chunkValues = 64 << 10         // 64 Ki values of 5 bytes: 320 KiB a message
+			chunkBytes  = 5 * chunkValues  // on the wire
+			goal        = 1 << 30          // what the client tries to push
+			pulls       = 40               // what the server pulls, slowly
+			window      = 1 << 20          // the server's stream and connection windows
 			bound       = 4*window + 8<<20 // windows, the client's buffers, a message or two in flight
 		)
 		var pushed, pulled atomic.Int64

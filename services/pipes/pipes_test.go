@@ -196,7 +196,7 @@ func TestImportAbortsOnBadInput(t *testing.T) {
 		{"no order id", "b", [][]*pb.PurchaseOrder{bad(func(o *pb.PurchaseOrder) { o.OrderId = "" })}, codes.InvalidArgument, "order_id must be"},
 		{"huge order id", "b", [][]*pb.PurchaseOrder{bad(func(o *pb.PurchaseOrder) { o.OrderId = strings.Repeat("x", 100000) })}, codes.InvalidArgument, "xxx..."},
 		{"no batch id", "", nil, codes.InvalidArgument, "batch_id must be"},
-		{"batch total overflows", "b", [][]*pb.PurchaseOrder{{big}, {big}}, codes.OutOfRange, "overflows"},
+		{"batch total overflows", "b", [][]*pb.PurchaseOrder{{big}, {big}, {big}, {big}, {big}, {big}, {big}, {big}, {big}, {big}}, codes.OutOfRange, `order 10 ("BIG"): batch total overflows`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			confs, _, err := importOrders(t, cc, tc.batch, tc.chunks...)
@@ -207,7 +207,7 @@ func TestImportAbortsOnBadInput(t *testing.T) {
 				t.Fatalf("error message not clipped: %d bytes", len(status.Convert(err).Message()))
 			}
 			// Orders before the bad chunk are confirmed, none after.
-			if tc.name == "batch total overflows" && len(confs) != 1 {
+			if tc.name == "batch total overflows" && len(confs) != 9 {
 				t.Fatalf("confirmations before the overflow: %d chunks", len(confs))
 			}
 		})

@@ -37,7 +37,7 @@ const (
 	MaxIDLen       = 64
 	MaxLines       = 1000
 	MaxQuantity    = 1_000_000
-	MaxUnitPrice   = 10_000_000_000 // cents
+	MaxUnitPrice   = 1_000_000_000 // cents: $10M
 )
 
 // Service implements the generated PipesServer.
@@ -177,7 +177,7 @@ func (s *Service) importOrders(c *ImportCall) {
 }
 
 // orderTotal validates an order and returns its total in cents; with the
-// limits above it cannot overflow (1000 lines × 10^6 × 10^10 < 2^63).
+// limits above it cannot overflow (1000 lines × 10^6 × 10^9 = 10^18 < 2^63).
 func orderTotal(o *pb.PurchaseOrder) (int64, error) {
 	if id := o.GetOrderId(); len(id) == 0 || len(id) > MaxIDLen {
 		return 0, fmt.Errorf("order_id must be 1 to %d bytes", MaxIDLen)

@@ -601,7 +601,7 @@ func (x *OrderChunk) GetOrders() []*PurchaseOrder {
 
 // PurchaseOrder is one order. An order is valid when order_id is 1 to 64
 // bytes, it has 1 to 1000 lines, and every line has a sku of 1 to 64 bytes,
-// a quantity of 1 to 1,000,000 and a unit price of 0 to 10^10 cents.
+// a quantity of 1 to 1,000,000 and a unit price of 0 to 10^9 cents.
 type PurchaseOrder struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
