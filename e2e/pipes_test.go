@@ -56,10 +56,12 @@ func absent(t *testing.T, what string) {
 // clientResult is what both peer clients print.
 type clientResult struct {
 	Ints struct {
-		Out   [][]int32        `json:"out"`
-		Reply map[string]int64 `json:"reply"`
+		Out      [][]int32        `json:"out"`
+		OutEnded bool             `json:"out_ended"`
+		Reply    map[string]int64 `json:"reply"`
 	} `json:"ints"`
 	Orders struct {
+		OutEnded      bool `json:"out_ended"`
 		Confirmations [][]struct {
 			OrderID        string `json:"order_id"`
 			ConfirmationID string `json:"confirmation_id"`
@@ -86,6 +88,9 @@ func checkClientResult(t *testing.T, out []byte, batch string) {
 	wantOut := [][]int32{{6, 7, 8}, {9, 10}, {5, 6, 7, 8}, {9, 10, 11, 12}, {13, 14, 15, 16}}
 	if !reflect.DeepEqual(r.Ints.Out, wantOut) {
 		t.Errorf("IntPipe [out] pipe %v, want %v", r.Ints.Out, wantOut)
+	}
+	if !r.Ints.OutEnded || !r.Orders.OutEnded {
+		t.Errorf("no empty chunk ended the [out] pipe: ints %v, orders %v", r.Ints.OutEnded, r.Orders.OutEnded)
 	}
 	wantReply := map[string]int64{"b": 10, "in_chunks": 2, "in_values": 5, "in_sum": 15, "out_chunks": 5, "out_values": 17}
 	if !reflect.DeepEqual(r.Ints.Reply, wantReply) {

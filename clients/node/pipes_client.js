@@ -56,9 +56,10 @@ async function main() {
     { chunk: { values: [] } }, // an empty chunk ends the [in] pipe
   ]);
   if (r.err) throw r.err;
-  result.ints = { out: [], reply: null };
+  result.ints = { out: [], out_ended: false, reply: null };
   for (const m of r.got) {
-    if (m.msg === 'chunk') result.ints.out.push(m.chunk.values);
+    if (m.msg === 'chunk' && m.chunk.values.length === 0) result.ints.out_ended = true; // the empty chunk ends the [out] pipe
+    else if (m.msg === 'chunk') result.ints.out.push(m.chunk.values);
     else result.ints.reply = m.reply;
   }
 
@@ -68,9 +69,10 @@ async function main() {
     { orders: { orders: [order('C', 1, 1)] } },
   ]); // no empty chunk: half-closing the stream ends the [in] pipe too
   if (r.err) throw r.err;
-  result.orders = { confirmations: [], summary: null };
+  result.orders = { confirmations: [], out_ended: false, summary: null };
   for (const m of r.got) {
-    if (m.msg === 'confirmations') result.orders.confirmations.push(m.confirmations.confirmations);
+    if (m.msg === 'confirmations' && m.confirmations.confirmations.length === 0) result.orders.out_ended = true;
+    else if (m.msg === 'confirmations') result.orders.confirmations.push(m.confirmations.confirmations);
     else result.orders.summary = m.summary;
   }
 

@@ -6,7 +6,8 @@ protoc, runs four calls against a server and prints what it saw as one JSON
 object on stdout (the Go test in e2e/pipes_clients_test.go checks it):
 
   ints     IntPipe with echo: [in] chunks [1,2,3] [4,5] then an empty chunk;
-           every [out] chunk and the reply
+           every [out] chunk, whether an empty chunk ended the [out] pipe,
+           and the reply
   orders   Import of three purchase orders in two chunks: confirmations, summary
   abort    IntPipe asked to abort after 2 chunks: the status code and details
   invalid  Import of an order with quantity 0: the status code and details
@@ -55,15 +56,18 @@ def ints(channel, pb):
         pb.IntPipeRequest(chunk=pb.IntChunk(values=[4, 5])),
         pb.IntPipeRequest(chunk=pb.IntChunk()),  # an empty chunk ends the [in] pipe
     ]
-    out, reply = [], None
+    out, ended, reply = [], False, None
     for m in call(iter(reqs), timeout=30):
         if m.WhichOneof("msg") == "chunk":
-            out.append(list(m.chunk.values))
+            if len(m.chunk.values) == 0:
+                ended = True  # the empty chunk ends the [out] pipe
+            else:
+                out.append(list(m.chunk.values))
         else:
             r = m.reply
             reply = {"b": r.b, "in_chunks": r.in_chunks, "in_values": r.in_values, "in_sum": r.in_sum,
                      "out_chunks": r.out_chunks, "out_values": r.out_values}
-    return {"out": out, "reply": reply}
+    return {"out": out, "out_ended": ended, "reply": reply}
 
 
 def order(pb, oid, qty, price):
@@ -79,15 +83,17 @@ def orders(channel, pb):
         pb.ImportRequest(orders=pb.OrderChunk(orders=[order(pb, "A", 2, 1000), order(pb, "B", 3, 50)])),
         pb.ImportRequest(orders=pb.OrderChunk(orders=[order(pb, "C", 1, 1)])),
     ]  # no empty chunk: half-closing the stream ends the [in] pipe too
-    confs, summary = [], None
+    confs, ended, summary = [], False, None
     for m in call(iter(reqs), timeout=30):
-        if m.WhichOneof("msg") == "confirmations":
+        if m.WhichOneof("msg") == "confirmations" and len(m.confirmations.confirmations) == 0:
+            ended = True
+        elif m.WhichOneof("msg") == "confirmations":
             confs.append([{"order_id": c.order_id, "confirmation_id": c.confirmation_id,
                            "lines": c.lines, "total_cents": c.total_cents} for c in m.confirmations.confirmations])
         else:
             s = m.summary
             summary = {"batch_id": s.batch_id, "orders": s.orders, "lines": s.lines, "total_cents": s.total_cents}
-    return {"confirmations": confs, "summary": summary}
+    return {"confirmations": confs, "out_ended": ended, "summary": summary}
 
 
 def abort(channel, pb):
