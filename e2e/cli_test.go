@@ -125,10 +125,22 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestServeAllRunsEcho(t *testing.T) {
-	_, addrs, _ := startServe(t, 2, "--echo-addr", "127.0.0.1:0", "--record-addr", "127.0.0.1:0",
-		"--store", "sqlite:"+filepath.Join(t.TempDir(), "all.db"))
-	if addrs["echo"] == "" || addrs["record"] == "" {
+// allServices are the services plain `overlap serve` runs.
+var allServices = []string{"echo", "record", "pipes"}
+
+// serveAllArgs are the flags that make plain `overlap serve` listen on free
+// loopback ports and store into a test directory.
+func serveAllArgs(t *testing.T) []string {
+	args := []string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "all.db")}
+	for _, s := range allServices {
+		args = append(args, "--"+s+"-addr", "127.0.0.1:0")
+	}
+	return args
+}
+
+func TestServeAllRunsEveryService(t *testing.T) {
+	_, addrs, _ := startServe(t, len(allServices), serveAllArgs(t)...)
+	if addrs["echo"] == "" || addrs["record"] == "" || addrs["pipes"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }

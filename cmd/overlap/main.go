@@ -19,10 +19,12 @@ var version = "dev"
 const usage = `overlap: asynchronous TCP services for Go
 
 Usage:
-  overlap serve [flags]            run every service (echo on :7007, record on :4096)
+  overlap serve [flags]            run every service (echo :7007, record :4096, pipes :8809)
   overlap serve echo [flags]       run the echo service alone
   overlap serve record [flags]     run the recorder alone (stores into ./overlap.db by default)
+  overlap serve pipes [flags]      run the asynchronous pipes service (gRPC) alone
   overlap send record [FILE|-]     send a file or stdin to a recorder as one record
+  overlap send pipe [flags]        drive a pipe call on a pipes server
   overlap records SUBCOMMAND       list, show, tail, export or count stored records
   overlap bench echo [flags]       load-test an echo server
   overlap bench record [flags]     measure records/s into a store
@@ -72,8 +74,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "record" {
 			return serveRecord(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "pipes" {
+			return servePipes(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-			return usageError{fmt.Sprintf("unknown service %q (services: echo, record)", rest[0])}
+			return usageError{fmt.Sprintf("unknown service %q (services: echo, record, pipes)", rest[0])}
 		}
 		return serveAll(ctx, rest, stdout, stderr)
 	case "bench":
@@ -88,7 +93,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "record" {
 			return sendRecord(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"send: name a service to send to (record)"}
+		if len(rest) > 0 && rest[0] == "pipe" {
+			return sendPipe(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"send: name what to send (record, pipe)"}
 	case "records":
 		return records(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

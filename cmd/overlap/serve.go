@@ -18,6 +18,7 @@ import (
 	"github.com/overlap-go/overlap/engine"
 	"github.com/overlap-go/overlap/server"
 	"github.com/overlap-go/overlap/services/echo"
+	"github.com/overlap-go/overlap/services/pipes"
 )
 
 // engineFlags are the flags every serving command shares.
@@ -99,6 +100,8 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
 	var rf recordFlags
 	rf.register(fs, "record-addr")
+	pipesAddr := fs.String("pipes-addr", pipes.DefaultAddr, "pipes service (gRPC) listen address")
+	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -106,7 +109,11 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec}, stdout, stderr)
+	pipesSvc, err := pipesService(*pipesAddr, *pipesTransport)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
