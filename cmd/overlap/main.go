@@ -22,6 +22,7 @@ Usage:
   overlap serve [flags]            run every service (echo on :7007)
   overlap serve echo [flags]       run the echo service alone
   overlap bench echo [flags]       load-test an echo server
+  overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
   overlap help [command]           show help
 
@@ -74,6 +75,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return benchEcho(ctx, rest[1:], stdout, stderr)
 		}
 		return usageError{"bench: name a service to benchmark (echo)"}
+	case "gen":
+		if len(rest) > 0 && rest[0] == "wsdl" {
+			return genWSDL(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"gen: name what to generate from (wsdl)"}
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "--help", "-help", "-h":

@@ -23,10 +23,10 @@ type Reply struct {
 
 // HandlerFunc serves one message, whose body it pulls from m.Body. A
 // request (a message with a MessageID) gets the returned Reply, related to
-// it; a one-way message's Reply is ignored. A *soap.Fault error is sent back
-// as a fault (a declared fault carries its Action and Detail) and the
-// session goes on; any other error is sent as a Receiver fault and ends the
-// session.
+// it; a one-way message's Reply is ignored. A *soap.Fault error, or an
+// error with a SOAPFault() *soap.Fault method (a generated declared fault),
+// is sent back as that fault and the session goes on; any other error is
+// sent as a Receiver fault and ends the session.
 type HandlerFunc func(ctx context.Context, m *Message) (*Reply, error)
 
 // Service dispatches messages by Action.
@@ -72,6 +72,10 @@ func (s *Service) Serve(ctx context.Context, ch *Channel) error {
 			err = ch.ReadMessageEnd(m)
 		}
 		var f *soap.Fault
+		var declared interface{ SOAPFault() *soap.Fault }
+		if errors.As(err, &declared) {
+			err = declared.SOAPFault()
+		}
 		switch {
 		case err == nil:
 			if reply != nil && m.Headers.MessageID != "" {
