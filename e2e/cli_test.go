@@ -123,8 +123,8 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestServeAllRunsEcho(t *testing.T) {
-	_, addrs, _ := startServe(t, 1, "--echo-addr", "127.0.0.1:0")
-	if addrs["echo"] == "" {
+	_, addrs, _ := startServe(t, 2, "--echo-addr", "127.0.0.1:0", "--orders-addr", "127.0.0.1:0")
+	if addrs["echo"] == "" || addrs["orders"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }
@@ -145,7 +145,7 @@ func TestServeReportsAddressInUse(t *testing.T) {
 }
 
 func TestHelpVersionAndUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"help"}, {"serve", "--help"}, {"serve", "echo", "--help"}, {"bench", "echo", "--help"}, {"version"}} {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"serve", "--help"}, {"serve", "echo", "--help"}, {"bench", "echo", "--help"}, {"serve", "orders", "--help"}, {"send", "orders", "--help"}, {"gen", "wsdl", "--help"}, {"version"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err != nil {
 			t.Errorf("%v: %v\n%s", args, err, out)

@@ -19,9 +19,11 @@ var version = "dev"
 const usage = `overlap: asynchronous TCP services for Go
 
 Usage:
-  overlap serve [flags]            run every service (echo on :7007)
+  overlap serve [flags]            run every service (echo on :7007, orders on net.tcp :8808)
   overlap serve echo [flags]       run the echo service alone
+  overlap serve orders [flags]     run the net.tcp PurchaseOrder service alone
   overlap bench echo [flags]       load-test an echo server
+  overlap send orders [flags]      stream purchase orders to a net.tcp orders service
   overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
   overlap help [command]           show help
@@ -66,8 +68,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "echo" {
 			return serveEcho(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "orders" {
+			return serveOrders(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-			return usageError{fmt.Sprintf("unknown service %q (services: echo)", rest[0])}
+			return usageError{fmt.Sprintf("unknown service %q (services: echo, orders)", rest[0])}
 		}
 		return serveAll(ctx, rest, stdout, stderr)
 	case "bench":
@@ -75,6 +80,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return benchEcho(ctx, rest[1:], stdout, stderr)
 		}
 		return usageError{"bench: name a service to benchmark (echo)"}
+	case "send":
+		if len(rest) > 0 && rest[0] == "orders" {
+			return sendOrders(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"send: name a service to send to (orders)"}
 	case "gen":
 		if len(rest) > 0 && rest[0] == "wsdl" {
 			return genWSDL(ctx, rest[1:], stdout, stderr)

@@ -14,6 +14,7 @@ import (
 	"github.com/overlap-go/overlap/engine"
 	"github.com/overlap-go/overlap/server"
 	"github.com/overlap-go/overlap/services/echo"
+	"github.com/overlap-go/overlap/socket"
 )
 
 // engineFlags are the flags every serving command shares.
@@ -58,11 +59,13 @@ func (f *engineFlags) engine() (*engine.Engine, error) {
 	return engine.New(cfg)
 }
 
-// service is one service to run: its name, address and handler.
+// service is one service to run: its name, address and handler, and the
+// socket options its connections need (nil = defaults).
 type service struct {
 	name string
 	addr string
 	h    server.Handler
+	sock *socket.Options
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,7 +76,7 @@ func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{"echo", *addr, echo.Handler{}}}, stdout, stderr)
+	return serve(ctx, &ef, []service{{name: "echo", addr: *addr, h: echo.Handler{}}}, stdout, stderr)
 }
 
 func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,10 +84,12 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var ef engineFlags
 	ef.register(fs)
 	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
+	var of ordersFlags
+	of.register(fs, "orders-")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{"echo", *echoAddr, echo.Handler{}}}, stdout, stderr)
+	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, of.service(stdout)}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
@@ -115,7 +120,7 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		return first
 	}
 	for _, svc := range services {
-		s := server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+		s := server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log, Socket: svc.sock}, svc.h)
 		if err := s.Start(); err != nil {
 			stopAll()
 			return err
