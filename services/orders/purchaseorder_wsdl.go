@@ -307,19 +307,21 @@ type IPurchaseOrder interface {
 }
 
 // IPurchaseOrderOrderStreamer is implemented by services that take operation Order's
-// input streamed: a one-way message (no MessageID) whose body holds any
-// number of PurchaseOrderType elements gets one call per element, its strings in a
-// heap reset after the call, so a body of any length is read in constant
-// memory (the seed's WsReadElement loop).
+// input streamed: a message whose body holds any number of PurchaseOrderType
+// elements gets one call per element, its strings in a heap reset after
+// the call, so a body of any length is read in constant memory (the
+// seed's WsReadElement loop). A body of one element with a MessageID is
+// a request instead: some clients (Mono) give one-way messages one too.
 type IPurchaseOrderOrderStreamer interface {
 	OrderStream(ctx context.Context, in *PurchaseOrderType) error
 }
 
 // IPurchaseOrderOrderStatusStreamer is implemented by services that take operation OrderStatus's
-// input streamed: a one-way message (no MessageID) whose body holds any
-// number of GetOrderStatusType elements gets one call per element, its strings in a
-// heap reset after the call, so a body of any length is read in constant
-// memory (the seed's WsReadElement loop).
+// input streamed: a message whose body holds any number of GetOrderStatusType
+// elements gets one call per element, its strings in a heap reset after
+// the call, so a body of any length is read in constant memory (the
+// seed's WsReadElement loop). A body of one element with a MessageID is
+// a request instead: some clients (Mono) give one-way messages one too.
 type IPurchaseOrderOrderStatusStreamer interface {
 	OrderStatusStream(ctx context.Context, in *GetOrderStatusType) error
 }
@@ -331,25 +333,34 @@ func RegisterIPurchaseOrder(svc *nettcp.Service, impl IPurchaseOrder, heapSize i
 		heapSize = soap.DefaultHeapSize
 	}
 	svc.Handle(ActionOrder, func(ctx context.Context, m *nettcp.Message) (*nettcp.Reply, error) {
-		if s, ok := impl.(IPurchaseOrderOrderStreamer); ok && m.Headers.MessageID == "" {
+		if s, ok := impl.(IPurchaseOrderOrderStreamer); ok {
+			// One element and a MessageID make a request; anything else is a stream.
 			h := soap.NewHeap(heapSize)
 			var in PurchaseOrderType
-			for {
-				t, ok, err := m.Body.NextChild()
-				if err != nil || !ok {
-					return nil, err
-				}
+			t, more, err := m.Body.NextChild()
+			for n := 0; more && err == nil; n++ {
 				if !t.Name.Is(Namespace, "PurchaseOrderType") {
 					return nil, soap.Senderf("body element {%s}%s is not PurchaseOrderType", t.Name.Space, t.Name.Local)
 				}
 				if err := in.ReadXML(m.Body, h); err != nil {
 					return nil, err
 				}
+				if t, more, err = m.Body.NextChild(); err != nil {
+					return nil, err
+				}
+				if n == 0 && !more && m.Headers.MessageID != "" {
+					out, err := impl.Order(ctx, &in)
+					if err != nil {
+						return nil, err
+					}
+					return &nettcp.Reply{Action: ActionOrderReply, Body: out.AppendXML}, nil
+				}
 				if err := s.OrderStream(ctx, &in); err != nil {
 					return nil, err
 				}
 				h.Reset()
 			}
+			return nil, err
 		}
 		t, ok, err := m.Body.NextChild()
 		if err != nil {
@@ -369,25 +380,34 @@ func RegisterIPurchaseOrder(svc *nettcp.Service, impl IPurchaseOrder, heapSize i
 		return &nettcp.Reply{Action: ActionOrderReply, Body: out.AppendXML}, nil
 	})
 	svc.Handle(ActionOrderStatus, func(ctx context.Context, m *nettcp.Message) (*nettcp.Reply, error) {
-		if s, ok := impl.(IPurchaseOrderOrderStatusStreamer); ok && m.Headers.MessageID == "" {
+		if s, ok := impl.(IPurchaseOrderOrderStatusStreamer); ok {
+			// One element and a MessageID make a request; anything else is a stream.
 			h := soap.NewHeap(heapSize)
 			var in GetOrderStatusType
-			for {
-				t, ok, err := m.Body.NextChild()
-				if err != nil || !ok {
-					return nil, err
-				}
+			t, more, err := m.Body.NextChild()
+			for n := 0; more && err == nil; n++ {
 				if !t.Name.Is(Namespace, "GetOrderStatusType") {
 					return nil, soap.Senderf("body element {%s}%s is not GetOrderStatusType", t.Name.Space, t.Name.Local)
 				}
 				if err := in.ReadXML(m.Body, h); err != nil {
 					return nil, err
 				}
+				if t, more, err = m.Body.NextChild(); err != nil {
+					return nil, err
+				}
+				if n == 0 && !more && m.Headers.MessageID != "" {
+					out, err := impl.OrderStatus(ctx, &in)
+					if err != nil {
+						return nil, err
+					}
+					return &nettcp.Reply{Action: ActionOrderStatusReply, Body: out.AppendXML}, nil
+				}
 				if err := s.OrderStatusStream(ctx, &in); err != nil {
 					return nil, err
 				}
 				h.Reset()
 			}
+			return nil, err
 		}
 		t, ok, err := m.Body.NextChild()
 		if err != nil {
