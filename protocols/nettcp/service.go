@@ -156,7 +156,9 @@ func (ch *Channel) Request(h *soap.Headers, body func([]byte) []byte) (*Message,
 	if err != nil {
 		return m, err
 	}
-	if m.Headers.RelatesTo != req.MessageID {
+	// Mono's WCF sends faults without RelatesTo: on a session, where
+	// replies come in order, a missing one is taken as this request's.
+	if m.Headers.RelatesTo != req.MessageID && m.Headers.RelatesTo != "" {
 		return m, fmt.Errorf("nettcp: reply relates to %q, not to request %q", m.Headers.RelatesTo, req.MessageID)
 	}
 	return m, nil
