@@ -126,7 +126,7 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 }
 
 // allServices are the services plain `overlap serve` runs.
-var allServices = []string{"echo", "record", "pipes"}
+var allServices = []string{"echo", "record", "orders", "pipes"}
 
 // serveAllArgs are the flags that make plain `overlap serve` listen on free
 // loopback ports and store into a test directory.
@@ -140,7 +140,7 @@ func serveAllArgs(t *testing.T) []string {
 
 func TestServeAllRunsEveryService(t *testing.T) {
 	_, addrs, _ := startServe(t, len(allServices), serveAllArgs(t)...)
-	if addrs["echo"] == "" || addrs["record"] == "" || addrs["pipes"] == "" {
+	if len(addrs) != len(allServices) {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }

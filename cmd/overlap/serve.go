@@ -19,6 +19,7 @@ import (
 	"github.com/overlap-go/overlap/server"
 	"github.com/overlap-go/overlap/services/echo"
 	"github.com/overlap-go/overlap/services/pipes"
+	"github.com/overlap-go/overlap/socket"
 )
 
 // engineFlags are the flags every serving command shares.
@@ -80,6 +81,7 @@ type service struct {
 	h     server.Handler
 	make  func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error)
 	close func(ctx context.Context) error
+	sock  *socket.Options // for h's connections (nil = defaults)
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,6 +104,8 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rf.register(fs, "record-addr")
 	pipesAddr := fs.String("pipes-addr", pipes.DefaultAddr, "pipes service (gRPC) listen address")
 	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
+	var of ordersFlags
+	of.register(fs, "orders-")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +117,7 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, pipesSvc}, stdout, stderr)
+	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, of.service(stdout), pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
@@ -154,7 +158,7 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 				return errors.Join(err, stopAll())
 			}
 		} else {
-			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log, Socket: svc.sock}, svc.h)
 		}
 		if err := s.Start(); err != nil {
 			stopAll()
