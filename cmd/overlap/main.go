@@ -31,6 +31,7 @@ Usage:
   overlap records SUBCOMMAND       list, show, tail, export or count stored records
   overlap bench echo [flags]       load-test an echo server
   overlap bench record [flags]     measure records/s into a store
+  overlap status [--admin ADDR]    what a running overlap serve is doing (its admin API)
   overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
   overlap help [command]           show help
@@ -112,6 +113,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return genWSDL(ctx, rest[1:], stdout, stderr)
 		}
 		return usageError{"gen: name what to generate from (wsdl)"}
+	case "status":
+		return status(ctx, rest, stdout, stderr)
 	case "records":
 		return records(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
