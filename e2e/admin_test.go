@@ -355,7 +355,7 @@ func screenshot(t *testing.T, ctx context.Context, addrs map[string]string, recA
 	g := startLoad(recAddr, 8, stop)
 	defer func() { close(stop); g.wg.Wait() }()
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#detail-close`)), chromedp.Sleep(8*time.Second)) // let the chart fill: a picture, not a test
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
