@@ -44,6 +44,9 @@ type Stats struct {
 	Conns    int64 `json:"open_conns"`
 	BytesIn  int64 `json:"bytes_in"`
 	Messages int64 `json:"messages"` // records received, for the recorder
+	// Counted says the service counts bytes and messages (else only
+	// connections).
+	Counted bool `json:"-"`
 }
 
 // Entry is one service on the page.

@@ -31,10 +31,10 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return float64(ss.Stats.Conns), ss.counted
 	})
 	metric("overlap_received_bytes_total", "counter", "Bytes received from clients.", func(ss ServiceStatus) (float64, bool) {
-		return float64(ss.Stats.BytesIn), ss.Extended != nil
+		return float64(ss.Stats.BytesIn), ss.Stats.Counted
 	})
 	metric("overlap_messages_total", "counter", "Messages (records) received.", func(ss ServiceStatus) (float64, bool) {
-		return float64(ss.Stats.Messages), ss.Extended != nil
+		return float64(ss.Stats.Messages), ss.Stats.Counted
 	})
 	for _, ss := range st.Services {
 		if d, ok := ss.Extended.(RecorderDetails); ok {

@@ -53,7 +53,7 @@ func (f *recordFlags) service() (service, error) {
 		records: func() store.Store { return st },
 		stats: func() admin.Stats {
 			s := svc.Status()
-			return admin.Stats{Conns: int64(s.OpenConns), BytesIn: s.BytesIn, Messages: s.Received}
+			return admin.Stats{Conns: int64(s.OpenConns), BytesIn: s.BytesIn, Messages: s.Received, Counted: true}
 		},
 		details: func() any {
 			s := svc.Status()

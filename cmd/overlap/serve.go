@@ -75,6 +75,24 @@ func (f *engineFlags) engine() (*engine.Engine, error) {
 	return engine.New(cfg)
 }
 
+// echoService is the echo service, counting what it echoes for the admin
+// page.
+func (f *engineFlags) echoService(addr string) service {
+	st := echo.NewStats(f.loops)
+	var srv *server.Server
+	return service{
+		name: "echo",
+		make: func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error) {
+			srv = server.New(eng, server.Config{Name: "echo", Addr: addr, MaxConns: ef.maxConns, Logger: log}, echo.Handler{Stats: st})
+			return srv, nil
+		},
+		stats: func() admin.Stats {
+			b, m := st.Totals()
+			return admin.Stats{Conns: int64(srv.Conns()), BytesIn: b, Messages: m, Counted: true}
+		},
+	}
+}
+
 // runnable is a service `overlap serve` can run: a server.Server, or a
 // service wrapping one.
 type runnable interface {
@@ -108,7 +126,7 @@ func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *addr, h: echo.Handler{}}}, stdout, stderr)
+	return serve(ctx, &ef, []service{ef.echoService(*addr)}, stdout, stderr)
 }
 
 func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -134,7 +152,7 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, of.service(stdout), pipesSvc}, stdout, stderr)
+	return serve(ctx, &ef, []service{ef.echoService(*echoAddr), rec, of.service(stdout), pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
