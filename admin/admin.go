@@ -77,10 +77,16 @@ type Config struct {
 	Token    string        // required off loopback; generated if empty there
 	Services []Entry       //
 	Records  store.Store   // the recorder's store (nil = no records panel)
+	Orders   OrderLister   // the orders service's orders (nil = no orders panel)
 	Logger   *slog.Logger  //
 	Poll     time.Duration // how often live records are looked for (default 250 ms)
 	History  int           // seconds of traffic kept for the chart (default 600)
 	Now      func() time.Time
+}
+
+// OrderLister lists the newest purchase orders (store.OrderLog).
+type OrderLister interface {
+	List(ctx context.Context, limit int) ([]store.Order, error)
 }
 
 // DefaultAddr is where the admin page listens by default: loopback only.
@@ -208,6 +214,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/records/{id}", s.apiRecord)
 	mux.HandleFunc("GET /api/records/{id}/body", s.apiRecordBody)
 	mux.HandleFunc("GET /api/events", s.hub.serve)
+	mux.HandleFunc("GET /api/orders", s.apiOrders)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
@@ -563,6 +570,33 @@ func (s *Server) apiRecordBody(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"record-%d.bin\"", rec.ID))
 	w.Header().Set("Content-Length", strconv.Itoa(len(rec.Body)))
 	w.Write(rec.Body)
+}
+
+// apiOrders lists the newest purchase orders the net.tcp service received:
+// ?limit=N (default 50, at most 1000).
+func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Orders == nil {
+		apiError(w, http.StatusNotFound, "the orders service is not running with a store in this overlap")
+		return
+	}
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1000 {
+			apiError(w, http.StatusBadRequest, "limit: want 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	list, err := s.cfg.Orders.List(r.Context(), limit)
+	if err != nil {
+		apiError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if list == nil {
+		list = []store.Order{}
+	}
+	writeJSON(w, list)
 }
 
 // serviceNames returns the services in page order.

@@ -340,6 +340,15 @@ func TestAdminPageInChromium(t *testing.T) {
 	if !strings.Contains(hexShown, "3c 73 63 72 69 70 74 3e") {
 		t.Fatalf("hex view: %q", hexShown)
 	}
+	// Orders streamed over net.tcp show in the orders table.
+	out, err := exec.Command(binary, "send", "orders", "--url", "net.tcp://"+addrs["orders"]+"/example", "--count", "30", "--per-message", "10", "--product", "Pencil<i>", "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("send orders: %v\n%s", err, out)
+	}
+	do(t, ctx, waitJS(`document.querySelectorAll('#orders tbody tr').length >= 31`))
+	if p := text(t, ctx, `#orders tbody tr:last-child td:nth-child(4)`); p != "Pencil<i>" {
+		t.Fatalf("orders table shows product %q", p)
+	}
 	if path := os.Getenv("OVERLAP_ADMIN_SCREENSHOT"); path != "" {
 		screenshot(t, ctx, addrs, newAddr, path)
 	}

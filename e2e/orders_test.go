@@ -2,19 +2,24 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/overlap-go/overlap/store"
 )
 
 // TestServeAndSendOrders runs `overlap serve orders` and `overlap send
 // orders` as a user would: the server prints every streamed order as the
 // seed does, and the sender gets its confirmation.
 func TestServeAndSendOrders(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "orders", "--addr", "127.0.0.1:0")
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
+	cmd := exec.Command(binary, "serve", "orders", "--addr", "127.0.0.1:0", "--store", dbURL)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +58,35 @@ func TestServeAndSendOrders(t *testing.T) {
 	out, err = exec.Command(binary, "send", "orders", "--url", strings.Replace(url, "/example", "/nope", 1), "--count", "1", "--quiet").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "EndpointNotFound") {
 		t.Fatalf("wrong path: %v %s", err, out)
+	}
+	// Every order is in the store once the server has stopped.
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The 250 streamed orders, and the one `send orders` placed with Order
+	// for its confirmation.
+	list, err := st.(store.Orders).ListOrders(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := map[int32]bool{}
+	accepted := 0
+	for _, o := range list {
+		switch {
+		case o.Status == "received" && o.ProductName == "Pencil":
+			received[o.Quantity] = true
+		case o.Status == "accepted":
+			accepted++
+		}
+	}
+	if len(list) != 251 || len(received) != 250 || !received[1] || !received[250] || accepted != 1 {
+		t.Fatalf("stored %d orders: %d distinct streamed, %d accepted", len(list), len(received), accepted)
 	}
 }
 

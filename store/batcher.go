@@ -1,4 +1,5 @@
-// The batcher turns a stream of records into few, large transactions, and
+// The batcher turns a stream of rows (records, orders) into few, large
+// transactions, and
 // is where backpressure starts: it holds at most a budget of bytes, and a
 // producer told "no room" stops reading from its client until WhenRoom
 // calls it back. Nothing is ever dropped: a failed transaction is retried,
@@ -25,9 +26,9 @@ type BatchConfig struct {
 	// Budget is how many bytes of records may wait for their commit before
 	// Add reports no room (default 64 MiB).
 	Budget int64
-	// OnCommit, if set, is called after each commit with the records it
-	// stored, on the batcher's goroutine; it must not keep recs.
-	OnCommit func(recs []*Record)
+	// OnCommit, if set, is called after each commit with the number of rows
+	// it stored, on the batcher's goroutine.
+	OnCommit func(n int)
 	// Logger receives outages and recoveries (nil = slog.Default()).
 	Logger *slog.Logger
 }
@@ -35,14 +36,16 @@ type BatchConfig struct {
 // recordOverhead is what a queued record costs beyond its body.
 const recordOverhead = 160
 
-// Batcher commits records to a Store in batches.
-type Batcher struct {
-	st  Store
-	cfg BatchConfig
-	log *slog.Logger
+// Batcher commits rows of type T in batches, through its commit function.
+type Batcher[T any] struct {
+	name     string                           // the store, for logs and errors
+	commitFn func(context.Context, []T) error // one transaction
+	sizeFn   func(T) (body int)               // payload bytes of a row
+	cfg      BatchConfig
+	log      *slog.Logger
 
 	mu        sync.Mutex
-	queue     []*Record
+	queue     []T
 	pending   int64 // bytes added and not yet committed
 	added     uint64
 	committed uint64
@@ -61,8 +64,12 @@ type Batcher struct {
 	}
 }
 
-// NewBatcher starts a batcher writing to st.
-func NewBatcher(st Store, cfg BatchConfig) *Batcher {
+// NewBatcher starts a batcher writing records to st.
+func NewBatcher(st Store, cfg BatchConfig) *Batcher[*Record] {
+	return newBatcher(st.String(), st.Append, func(r *Record) int { return len(r.Body) }, cfg)
+}
+
+func newBatcher[T any](name string, commit func(context.Context, []T) error, size func(T) int, cfg BatchConfig) *Batcher[T] {
 	if cfg.MaxRecords <= 0 {
 		cfg.MaxRecords = 4096
 	}
@@ -75,7 +82,7 @@ func NewBatcher(st Store, cfg BatchConfig) *Batcher {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Batcher{st: st, cfg: cfg, log: cfg.Logger.With("store", st.String()),
+	b := &Batcher[T]{name: name, commitFn: commit, sizeFn: size, cfg: cfg, log: cfg.Logger.With("store", name),
 		progress: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	b.abort, b.cancel = context.WithCancel(context.Background())
 	go b.run()
@@ -89,14 +96,14 @@ var ErrClosed = errors.New("store: batcher closed")
 // whether there is still room: false means the budget is spent, and the
 // caller should stop producing until WhenRoom calls back. Add never refuses
 // a record while open, so a caller never has to drop what it has read.
-func (b *Batcher) Add(r *Record) (room bool, err error) {
+func (b *Batcher[T]) Add(r T) (room bool, err error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return false, ErrClosed
 	}
 	b.queue = append(b.queue, r)
-	b.pending += int64(len(r.Body)) + recordOverhead
+	b.pending += int64(b.sizeFn(r)) + recordOverhead
 	b.added++
 	room = b.pending < b.cfg.Budget
 	b.mu.Unlock()
@@ -109,7 +116,7 @@ func (b *Batcher) Add(r *Record) (room bool, err error) {
 
 // WhenRoom calls fn once there is room: at once, on the caller's goroutine,
 // if there is room now; otherwise later, on the batcher's goroutine.
-func (b *Batcher) WhenRoom(fn func()) {
+func (b *Batcher[T]) WhenRoom(fn func()) {
 	b.mu.Lock()
 	if b.pending < b.cfg.Budget || b.closed {
 		b.mu.Unlock()
@@ -121,7 +128,7 @@ func (b *Batcher) WhenRoom(fn func()) {
 }
 
 // Flush waits until every record added before the call is committed.
-func (b *Batcher) Flush(ctx context.Context) error {
+func (b *Batcher[T]) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	target := b.added
 	for b.committed < target {
@@ -133,21 +140,21 @@ func (b *Batcher) Flush(ctx context.Context) error {
 			b.mu.Lock()
 			left := b.added - b.committed
 			b.mu.Unlock()
-			return fmt.Errorf("store: %d records not yet committed to %s: %w", left, b.st, ctx.Err())
+			return fmt.Errorf("store: %d records not yet committed to %s: %w", left, b.name, ctx.Err())
 		case <-b.done:
 		}
 		b.mu.Lock()
 		if b.closed && b.committed < target && b.isDone() {
 			left := b.added - b.committed
 			b.mu.Unlock()
-			return fmt.Errorf("store: %d records not committed to %s: %w", left, b.st, ErrClosed)
+			return fmt.Errorf("store: %d records not committed to %s: %w", left, b.name, ErrClosed)
 		}
 	}
 	b.mu.Unlock()
 	return nil
 }
 
-func (b *Batcher) isDone() bool {
+func (b *Batcher[T]) isDone() bool {
 	select {
 	case <-b.done:
 		return true
@@ -158,7 +165,7 @@ func (b *Batcher) isDone() bool {
 
 // Close commits everything added, then stops. If ctx ends first it stops
 // retrying and says how many records were not committed.
-func (b *Batcher) Close(ctx context.Context) error {
+func (b *Batcher[T]) Close(ctx context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -182,7 +189,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if left := b.added - b.committed; left > 0 {
-		return fmt.Errorf("store: %d records not committed to %s: %w", left, b.st, ctx.Err())
+		return fmt.Errorf("store: %d records not committed to %s: %w", left, b.name, ctx.Err())
 	}
 	return nil
 }
@@ -195,7 +202,7 @@ type Stats struct {
 }
 
 // Stats returns the counters.
-func (b *Batcher) Stats() Stats {
+func (b *Batcher[T]) Stats() Stats {
 	b.mu.Lock()
 	pending := b.pending
 	b.mu.Unlock()
@@ -206,9 +213,9 @@ func (b *Batcher) Stats() Stats {
 	}
 }
 
-func (b *Batcher) run() {
+func (b *Batcher[T]) run() {
 	defer close(b.done)
-	var batch []*Record
+	var batch []T
 	var bytes int64
 	for {
 		b.mu.Lock()
@@ -243,15 +250,16 @@ func (b *Batcher) run() {
 }
 
 // takeLocked moves the next batch off the queue and returns its cost.
-func (b *Batcher) takeLocked(batch []*Record) ([]*Record, int64) {
+func (b *Batcher[T]) takeLocked(batch []T) ([]T, int64) {
 	var cost int64
 	body := 0
 	n := 0
-	for n < len(b.queue) && n < b.cfg.MaxRecords && (n == 0 || body+len(b.queue[n].Body) <= b.cfg.MaxBytes) {
+	for n < len(b.queue) && n < b.cfg.MaxRecords && (n == 0 || body+b.sizeFn(b.queue[n]) <= b.cfg.MaxBytes) {
 		r := b.queue[n]
+		size := b.sizeFn(r)
 		batch = append(batch, r)
-		body += len(r.Body)
-		cost += int64(len(r.Body)) + recordOverhead
+		body += size
+		cost += int64(size) + recordOverhead
 		n++
 	}
 	rest := copy(b.queue, b.queue[n:])
@@ -262,12 +270,12 @@ func (b *Batcher) takeLocked(batch []*Record) ([]*Record, int64) {
 
 // commit stores batch, retrying with backoff until it commits (true) or
 // Close gives up (false).
-func (b *Batcher) commit(batch []*Record) bool {
+func (b *Batcher[T]) commit(batch []T) bool {
 	backoff := 10 * time.Millisecond
 	outage := false
 	for {
 		start := time.Now()
-		err := b.st.Append(b.abort, batch)
+		err := b.commitFn(b.abort, batch)
 		if err == nil {
 			d := time.Since(start)
 			b.stats.commitNanos.Store(int64(d))
@@ -275,14 +283,14 @@ func (b *Batcher) commit(batch []*Record) bool {
 			b.stats.records.Add(int64(len(batch)))
 			var n int64
 			for _, r := range batch {
-				n += int64(len(r.Body))
+				n += int64(b.sizeFn(r))
 			}
 			b.stats.bytes.Add(n)
 			if outage {
 				b.log.Info("store is back; records committed again", "records", len(batch))
 			}
 			if b.cfg.OnCommit != nil {
-				b.cfg.OnCommit(batch)
+				b.cfg.OnCommit(len(batch))
 			}
 			return true
 		}
@@ -307,7 +315,7 @@ func (b *Batcher) commit(batch []*Record) bool {
 // WakeWaiters calls every pending WhenRoom callback now, room or not: a
 // stopping service uses it to let paused connections see that they are
 // closed.
-func (b *Batcher) WakeWaiters() {
+func (b *Batcher[T]) WakeWaiters() {
 	b.mu.Lock()
 	w := b.waiters
 	b.waiters = nil

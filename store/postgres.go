@@ -30,6 +30,15 @@ var postgresMigrations = []string{
 	);
 	CREATE INDEX records_received_at ON records (received_at);
 	CREATE INDEX records_client_ip ON records (client_ip);`,
+	`CREATE TABLE orders (
+		id           bigint      PRIMARY KEY,
+		received_at  timestamptz NOT NULL,
+		quantity     integer     NOT NULL,
+		product_name text        NOT NULL,
+		status       text        NOT NULL
+	);
+	CREATE TABLE order_ids (next bigint NOT NULL);
+	INSERT INTO order_ids (next) VALUES (1);`,
 }
 
 // migrationLock is the advisory lock key taken while migrating ("overlap!").

@@ -32,6 +32,17 @@ var sqliteMigrations = []string{
 	);
 	CREATE INDEX records_received_at ON records (received_at);
 	CREATE INDEX records_client_ip ON records (client_ip);`,
+	// 2: purchase orders of the net.tcp service; ids are handed out in
+	// blocks from order_ids, so they never collide between writers.
+	`CREATE TABLE orders (
+		id           INTEGER PRIMARY KEY,
+		received_at  INTEGER NOT NULL, -- Unix microseconds, UTC
+		quantity     INTEGER NOT NULL,
+		product_name TEXT    NOT NULL,
+		status       TEXT    NOT NULL
+	);
+	CREATE TABLE order_ids (next INTEGER NOT NULL);
+	INSERT INTO order_ids (next) VALUES (1);`,
 }
 
 var sqliteDialect = dialect{

@@ -167,7 +167,7 @@ func TestBatcherBackpressureAndRetry(t *testing.T) {
 		fl.Down.Store(true)
 		var committed atomic.Int64
 		b := store.NewBatcher(fl, store.BatchConfig{Budget: 4096, MaxRecords: 7,
-			OnCommit: func(rs []*store.Record) { committed.Add(int64(len(rs))) }})
+			OnCommit: func(n int) { committed.Add(int64(n)) }})
 		const n = 100
 		full := -1
 		for i := range n {
@@ -269,6 +269,65 @@ func TestConcurrentAppendsFromBatchers(t *testing.T) {
 		}
 		if len(seen) != 1000 {
 			t.Fatalf("stored %d distinct records, want 1000", len(seen))
+		}
+	})
+}
+
+// TestOrderLog: ids are known at once and unique across two logs on one
+// database; Get finds an order just added; List is newest first; a reopen
+// keeps them.
+func TestOrderLog(t *testing.T) {
+	eachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		a, b := open(t, url).(store.Orders), open(t, url).(store.Orders)
+		la, lb := store.NewOrderLog(a, store.BatchConfig{}), store.NewOrderLog(b, store.BatchConfig{})
+		seen := map[int64]bool{}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, l := range []*store.OrderLog{la, lb} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 1500 {
+					id, err := l.Add(ctx, &store.Order{Quantity: int32(i), ProductName: "Widget", Status: "received"})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if seen[id] {
+						t.Errorf("id %d handed out twice", id)
+					}
+					seen[id] = true
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		id, err := la.Add(ctx, &store.Order{Quantity: 7, ProductName: "Pencil <b>", Status: "accepted"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := la.Get(ctx, id)
+		if err != nil || o.Quantity != 7 || o.ProductName != "Pencil <b>" || o.Status != "accepted" || o.ReceivedAt.IsZero() {
+			t.Fatalf("Get(%d) right after Add: %+v %v", id, o, err)
+		}
+		if _, err := la.Get(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get of an unknown id: %v", err)
+		}
+		for _, l := range []*store.OrderLog{la, lb} {
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := open(t, url).(store.Orders).ListOrders(ctx, 5000)
+		if err != nil || len(list) != 3001 {
+			t.Fatalf("ListOrders: %d orders, %v", len(list), err)
+		}
+		for i := 1; i < len(list); i++ {
+			if list[i].ID >= list[i-1].ID {
+				t.Fatal("ListOrders is not newest first")
+			}
 		}
 	})
 }

@@ -193,6 +193,27 @@ $("#show-text").onclick = () => showHex(false);
 $("#show-hex").onclick = () => showHex(true);
 $("#detail-close").onclick = () => { $("#detail").hidden = true; };
 
+// ---- orders: refreshed every 2 s while the orders service has a store ----
+
+async function refreshOrders() {
+  let os;
+  try { os = await api("GET", "/api/orders?limit=50"); } catch (e) { return false; }
+  $("#orders-section").hidden = false;
+  const tbody = $("#orders tbody");
+  tbody.replaceChildren(...os.map((o) => {
+    const tr = el("tr");
+    tr.dataset.id = o.id;
+    tr.append(el("td", o.id), el("td", o.received_at.replace("T", " ").replace("Z", "")),
+      el("td", o.quantity), el("td", o.product_name), el("td", o.status));
+    return tr;
+  }));
+  return true;
+}
+
+async function watchOrders() {
+  if (await refreshOrders()) setInterval(refreshOrders, 2000);
+}
+
 // ---- live ----
 
 async function start() {
@@ -225,3 +246,4 @@ async function start() {
 }
 
 start();
+watchOrders();

@@ -15,6 +15,7 @@ import (
 	"github.com/overlap-go/overlap/protocols/nettcp"
 	"github.com/overlap-go/overlap/protocols/soap"
 	"github.com/overlap-go/overlap/services/orders"
+	"github.com/overlap-go/overlap/store"
 )
 
 // ordersFlags are the orders service's settings; prefix is "" for
@@ -24,6 +25,7 @@ type ordersFlags struct {
 	print      bool
 	idle       time.Duration
 	readSize   int
+	store      *string // store URL (shared with the recorder in plain serve)
 }
 
 func (f *ordersFlags) register(fs *flag.FlagSet, prefix string) {
@@ -41,7 +43,7 @@ func (f *ordersFlags) service(stdout io.Writer) service {
 	}
 	cfg := nettcp.Config{ReadSize: f.readSize, Limits: soap.Limits{FillSize: f.readSize}}
 	h := orders.Handler(svc, f.path, cfg, f.idle, nil)
-	return service{name: "orders", addr: f.addr, h: h, sock: h.SocketOptions()}
+	return f.withStore(service{name: "orders", addr: f.addr, h: h, sock: h.SocketOptions()}, svc)
 }
 
 func serveOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,6 +52,8 @@ func serveOrders(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ef.register(fs)
 	var of ordersFlags
 	of.register(fs, "")
+	of.store = fs.String("store", envOr("OVERLAP_STORE", store.DefaultURL), "where orders go: sqlite:PATH or postgres://... (env OVERLAP_STORE)")
+	ef.registerAdmin(fs, "off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

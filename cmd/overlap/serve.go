@@ -116,6 +116,7 @@ type service struct {
 	stats   func() admin.Stats
 	details func() any
 	records func() store.Store
+	orders  func() *store.OrderLog
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -141,6 +142,7 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
 	var of ordersFlags
 	of.register(fs, "orders-")
+	of.store = &rf.store
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,6 +187,7 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 	printHost(stdout)
 	var entries []admin.Entry
 	var recs store.Store
+	var ordersLog *store.OrderLog
 	for _, svc := range services {
 		if svc.close != nil {
 			closers = append(closers, svc.close)
@@ -211,9 +214,12 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		if svc.records != nil {
 			recs = svc.records()
 		}
+		if svc.orders != nil {
+			ordersLog = svc.orders()
+		}
 	}
 	if ef.admin != "" && ef.admin != "off" {
-		adm, err := admin.New(admin.Config{Addr: ef.admin, Token: ef.adminToken, Services: entries, Records: recs, Logger: log})
+		adm, err := admin.New(admin.Config{Addr: ef.admin, Token: ef.adminToken, Services: entries, Records: recs, Orders: ordersLog, Logger: log})
 		if err == nil {
 			err = adm.Start()
 		}

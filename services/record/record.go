@@ -48,7 +48,7 @@ type Config struct {
 // Service is a running or stopped recorder.
 type Service struct {
 	st  store.Store
-	b   *store.Batcher
+	b   *store.Batcher[*store.Record]
 	srv *server.Server
 	cfg Config
 	log *slog.Logger
