@@ -59,6 +59,9 @@ func startServe(t *testing.T, want int, args ...string) (*exec.Cmd, map[string]s
 		if !sc.Scan() {
 			t.Fatalf("serve exited before %d ready lines; stderr:\n%s", want, stderr.String())
 		}
+		if strings.HasPrefix(sc.Text(), "host ") {
+			continue // the host's name and addresses, printed once
+		}
 		m := readyLine.FindStringSubmatch(sc.Text())
 		if m == nil {
 			t.Fatalf("unexpected stdout line %q", sc.Text())
@@ -122,9 +125,22 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestServeAllRunsEcho(t *testing.T) {
-	_, addrs, _ := startServe(t, 1, "--echo-addr", "127.0.0.1:0")
-	if addrs["echo"] == "" {
+// allServices are the services plain `overlap serve` runs.
+var allServices = []string{"echo", "record", "pipes"}
+
+// serveAllArgs are the flags that make plain `overlap serve` listen on free
+// loopback ports and store into a test directory.
+func serveAllArgs(t *testing.T) []string {
+	args := []string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "all.db")}
+	for _, s := range allServices {
+		args = append(args, "--"+s+"-addr", "127.0.0.1:0")
+	}
+	return args
+}
+
+func TestServeAllRunsEveryService(t *testing.T) {
+	_, addrs, _ := startServe(t, len(allServices), serveAllArgs(t)...)
+	if addrs["echo"] == "" || addrs["record"] == "" || addrs["pipes"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }

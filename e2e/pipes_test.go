@@ -218,7 +218,7 @@ func testServePipesSendPipeAndStop(t *testing.T, transport string) {
 }
 
 func TestServeAllRunsPipes(t *testing.T) {
-	_, addrs, _ := startServe(t, 2, "--echo-addr", "127.0.0.1:0", "--pipes-addr", "127.0.0.1:0")
+	_, addrs, _ := startServe(t, len(allServices), serveAllArgs(t)...)
 	if addrs["echo"] == "" || addrs["pipes"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}

@@ -19,11 +19,15 @@ var version = "dev"
 const usage = `overlap: asynchronous TCP services for Go
 
 Usage:
-  overlap serve [flags]            run every service (echo on :7007, pipes on :8809)
+  overlap serve [flags]            run every service (echo :7007, record :4096, pipes :8809)
   overlap serve echo [flags]       run the echo service alone
+  overlap serve record [flags]     run the recorder alone (stores into ./overlap.db by default)
   overlap serve pipes [flags]      run the asynchronous pipes service (gRPC) alone
-  overlap bench echo [flags]       load-test an echo server
+  overlap send record [FILE|-]     send a file or stdin to a recorder as one record
   overlap send pipe [flags]        drive a pipe call on a pipes server
+  overlap records SUBCOMMAND       list, show, tail, export or count stored records
+  overlap bench echo [flags]       load-test an echo server
+  overlap bench record [flags]     measure records/s into a store
   overlap version                  print the version
   overlap help [command]           show help
 
@@ -67,23 +71,34 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "echo" {
 			return serveEcho(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "record" {
+			return serveRecord(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] == "pipes" {
 			return servePipes(ctx, rest[1:], stdout, stderr)
 		}
 		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-			return usageError{fmt.Sprintf("unknown service %q (services: echo, pipes)", rest[0])}
+			return usageError{fmt.Sprintf("unknown service %q (services: echo, record, pipes)", rest[0])}
 		}
 		return serveAll(ctx, rest, stdout, stderr)
 	case "bench":
 		if len(rest) > 0 && rest[0] == "echo" {
 			return benchEcho(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"bench: name a service to benchmark (echo)"}
+		if len(rest) > 0 && rest[0] == "record" {
+			return benchRecord(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"bench: name a service to benchmark (echo, record)"}
 	case "send":
+		if len(rest) > 0 && rest[0] == "record" {
+			return sendRecord(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] == "pipe" {
 			return sendPipe(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"send: name what to send (pipe)"}
+		return usageError{"send: name what to send (record, pipe)"}
+	case "records":
+		return records(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "--help", "-help", "-h":

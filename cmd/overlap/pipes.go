@@ -25,12 +25,12 @@ func pipesService(addr, transport string) (service, error) {
 	if transport != "net" && transport != "overlap" {
 		return service{}, usageError{fmt.Sprintf("--transport: %q is not net or overlap", transport)}
 	}
-	return service{name: "pipes", addr: addr, new: func(eng *engine.Engine, addr string, log *slog.Logger) runner {
+	return service{name: "pipes", addr: addr, make: func(eng *engine.Engine, _ *engineFlags, log *slog.Logger) (runnable, error) {
 		cfg := pipes.Config{Addr: addr, Logger: log}
 		if transport == "overlap" {
 			cfg.Engine = eng
 		}
-		return pipes.NewServer(cfg)
+		return pipes.NewServer(cfg), nil
 	}}, nil
 }
 

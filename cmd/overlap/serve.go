@@ -4,12 +4,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/overlap-go/overlap/engine"
@@ -60,21 +63,23 @@ func (f *engineFlags) engine() (*engine.Engine, error) {
 	return engine.New(cfg)
 }
 
-// service is one service to run: its name, address and either a socket
-// handler (run by a server.Server) or a constructor for a service that
-// brings its own listener (the gRPC pipes service).
-type service struct {
-	name string
-	addr string
-	h    server.Handler
-	new  func(eng *engine.Engine, addr string, log *slog.Logger) runner
-}
-
-// runner is a running service, as serve starts and stops it.
-type runner interface {
+// runnable is a service `overlap serve` can run: a server.Server, or a
+// service wrapping one.
+type runnable interface {
 	Start() error
 	Stop(ctx context.Context) error
 	Addr() net.Addr
+}
+
+// service is one service to run. Exactly one of h (a plain handler served
+// on addr) and make (a service built on the engine) is set; close, if set,
+// releases what make acquired once the service has stopped.
+type service struct {
+	name  string
+	addr  string
+	h     server.Handler
+	make  func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error)
+	close func(ctx context.Context) error
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -93,16 +98,22 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var ef engineFlags
 	ef.register(fs)
 	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
+	var rf recordFlags
+	rf.register(fs, "record-addr")
 	pipesAddr := fs.String("pipes-addr", pipes.DefaultAddr, "pipes service (gRPC) listen address")
 	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rec, err := rf.service()
+	if err != nil {
 		return err
 	}
 	pipesSvc, err := pipesService(*pipesAddr, *pipesTransport)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, pipesSvc}, stdout, stderr)
+	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
@@ -117,25 +128,31 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		return err
 	}
 	log.Info("engine started", "backend", engine.Backend, "loops", len(eng.Loops()), "workers", ef.workers)
-	var running []runner
+	var running []runnable
+	var closers []func(context.Context) error
 	stopAll := func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), ef.stopWithin)
 		defer cancel()
-		var first error
+		var errs []error
 		for _, s := range running {
-			if err := s.Stop(sctx); err != nil && first == nil {
-				first = err
-			}
+			errs = append(errs, s.Stop(sctx))
 		}
-		if err := eng.Close(); err != nil && first == nil {
-			first = err
+		for _, c := range closers {
+			errs = append(errs, c(sctx))
 		}
-		return first
+		errs = append(errs, eng.Close())
+		return errors.Join(errs...)
 	}
+	printHost(stdout)
 	for _, svc := range services {
-		var s runner
-		if svc.new != nil {
-			s = svc.new(eng, svc.addr, log)
+		if svc.close != nil {
+			closers = append(closers, svc.close)
+		}
+		var s runnable
+		if svc.make != nil {
+			if s, err = svc.make(eng, ef, log); err != nil {
+				return errors.Join(err, stopAll())
+			}
 		} else {
 			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
 		}
@@ -153,4 +170,22 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// printHost prints the host's name and addresses, as the seed's form shows
+// them, so a user knows where clients can reach the services.
+func printHost(w io.Writer) {
+	name, err := os.Hostname()
+	if err != nil {
+		name = "unknown"
+	}
+	var ips []string
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				ips = append(ips, n.IP.String())
+			}
+		}
+	}
+	fmt.Fprintf(w, "host %s addresses %s\n", name, strings.Join(ips, " "))
 }

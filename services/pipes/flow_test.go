@@ -33,6 +33,10 @@ func TestSlowServerMakesFastClientWait(t *testing.T) {
 		type sample struct{ ahead, heap int64 }
 		samples := make(chan sample, pulls)
 		h := func(c *IntCall) {
+			// The handler closes samples itself: the test's range over them
+			// then also waits for the handler (a network round trip is no
+			// happens-before edge for the race detector).
+			defer close(samples)
 			tick := time.NewTicker(10 * time.Millisecond) // the slow consumer
 			defer tick.Stop()
 			for i := range pulls {
@@ -82,7 +86,6 @@ func TestSlowServerMakesFastClientWait(t *testing.T) {
 		if err := wait(t, pushErr, "the pusher"); !errors.Is(err, pipe.ErrEnded) && status.Code(err) == codes.OK {
 			t.Fatalf("pusher ended with %v", err)
 		}
-		close(samples)
 		for s := range samples {
 			t.Logf("client ahead of the server by %.1f MiB; heap %.1f MiB (%.1f MiB at start)", float64(s.ahead)/(1<<20), float64(s.heap)/(1<<20), float64(base)/(1<<20))
 			if s.ahead > bound {

@@ -1,0 +1,343 @@
+// overlap records: list, show, tail, export and count what the recorder
+// stored, in either store.
+
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/overlap-go/overlap/store"
+)
+
+const recordsUsage = `Usage:
+  overlap records list   [--store URL] [--since T] [--until T] [--ip IP] [--min-size N] [--max-size N] [--limit N]
+  overlap records show   [--store URL] ID
+  overlap records tail   [--store URL] [-f] [-n N]
+  overlap records export [--store URL] [--format jsonl|csv] [filters]
+  overlap records count  [--store URL] [filters]
+
+T is RFC 3339 (2026-11-23T10:00:00Z) or a duration back from now (15m).
+`
+
+func records(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprint(stdout, recordsUsage)
+		if len(args) == 0 {
+			return usageError{"records: name a subcommand (list, show, tail, export, count)"}
+		}
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	fs := newFlagSet("records "+sub, "overlap records "+sub+" [flags]", stderr)
+	storeURL := fs.String("store", envOr("OVERLAP_STORE", store.DefaultURL), "store: sqlite:PATH or postgres://... (env OVERLAP_STORE)")
+	var ff filterFlags
+	switch sub {
+	case "list", "export", "count":
+		ff.register(fs, sub == "list")
+	case "show", "tail":
+	default:
+		return usageError{fmt.Sprintf("records: unknown subcommand %q (list, show, tail, export, count)", sub)}
+	}
+	format := "jsonl"
+	if sub == "export" {
+		fs.StringVar(&format, "format", "jsonl", "jsonl or csv (bodies as base64)")
+	}
+	follow, n := false, 10
+	if sub == "tail" {
+		fs.BoolVar(&follow, "f", false, "follow: print new records as they are stored")
+		fs.IntVar(&n, "n", 10, "print the last N records first")
+	}
+	if err := fs.Parse(rest); err != nil {
+		return flagErr(err)
+	}
+	f, err := ff.filter()
+	if err != nil {
+		return err
+	}
+	var id int64
+	if sub == "show" {
+		if fs.NArg() != 1 {
+			return usageError{"records show: give one record ID"}
+		}
+		if id, err = strconv.ParseInt(fs.Arg(0), 10, 64); err != nil {
+			return usageError{fmt.Sprintf("records show: %q is not a record ID", fs.Arg(0))}
+		}
+	} else if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if format != "jsonl" && format != "csv" {
+		return usageError{fmt.Sprintf("--format: %q is not jsonl or csv", format)}
+	}
+	st, err := store.Open(ctx, *storeURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "list":
+		f.BodyLimit = 48
+		rs, err := st.Query(ctx, f)
+		if err != nil {
+			return err
+		}
+		printList(stdout, rs)
+	case "show":
+		r, err := st.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		printRecord(stdout, r)
+	case "count":
+		c, err := st.Count(ctx, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, c)
+	case "export":
+		return export(ctx, st, f, format, stdout)
+	case "tail":
+		return tail(ctx, st, n, follow, stdout)
+	}
+	return nil
+}
+
+// filterFlags are the record filters of list, export and count.
+type filterFlags struct {
+	since, until string
+	ip           string
+	minSize      int64
+	maxSize      int64
+	limit        int
+}
+
+func (f *filterFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	Int64Var(*int64, string, int64, string)
+	IntVar(*int, string, int, string)
+}, list bool) {
+	fs.StringVar(&f.since, "since", "", "records received at or after T")
+	fs.StringVar(&f.until, "until", "", "records received before T")
+	fs.StringVar(&f.ip, "ip", "", "records from this client IP")
+	fs.Int64Var(&f.minSize, "min-size", 0, "records of at least N bytes")
+	fs.Int64Var(&f.maxSize, "max-size", 0, "records of at most N bytes (0 = any)")
+	def := 0
+	if list {
+		def = 50
+	}
+	fs.IntVar(&f.limit, "limit", def, "at most N records (0 = all)")
+}
+
+func (f *filterFlags) filter() (store.Filter, error) {
+	var out store.Filter
+	var err error
+	if out.Since, err = parseWhen(f.since); err != nil {
+		return out, usageError{"--since: " + err.Error()}
+	}
+	if out.Until, err = parseWhen(f.until); err != nil {
+		return out, usageError{"--until: " + err.Error()}
+	}
+	out.ClientIP, out.MinSize, out.MaxSize, out.Limit = f.ip, f.minSize, f.maxSize, f.limit
+	return out, nil
+}
+
+// parseWhen parses RFC 3339 or a duration back from now.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, fmt.Errorf("%q is neither RFC 3339 nor a duration", s)
+	}
+	return t, nil
+}
+
+func printList(w io.Writer, rs []store.Record) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED (UTC)\tCLIENT\tSIZE\tENDED\tPREVIEW")
+	for _, r := range rs {
+		printRow(tw, &r)
+	}
+	tw.Flush()
+}
+
+func printRow(w io.Writer, r *store.Record) {
+	fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.ReceivedAt.Format("2006-01-02 15:04:05.000000"),
+		net2(r.ClientIP, r.ClientPort), r.Size, r.End, preview(r.Body, r.Size))
+}
+
+func net2(ip string, port int) string {
+	if strings.Contains(ip, ":") {
+		return fmt.Sprintf("[%s]:%d", ip, port)
+	}
+	return fmt.Sprintf("%s:%d", ip, port)
+}
+
+// preview renders the start of a body on one line: text with control
+// characters escaped, or hex when it is not text.
+func preview(b []byte, size int64) string {
+	var s string
+	if isText(b) {
+		s = strconv.Quote(string(b))
+		s = s[1 : len(s)-1]
+	} else {
+		s = "hex:" + hex.EncodeToString(b[:min(len(b), 16)])
+	}
+	if int64(len(b)) < size {
+		s += "…"
+	}
+	return s
+}
+
+// isText reports whether b reads as text: valid UTF-8 (a rune cut at the
+// end is allowed) of printable characters and whitespace.
+func isText(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n <= 1 {
+			return len(b) < utf8.UTFMax && !utf8.FullRune(b)
+		}
+		if !unicode.IsPrint(r) && !unicode.IsSpace(r) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+func printRecord(w io.Writer, r *store.Record) {
+	fmt.Fprintf(w, "id:          %d\nreceived:    %s\nclient:      %s\nserver:      %s\nsize:        %d\nended:       %s\n",
+		r.ID, r.ReceivedAt.Format(time.RFC3339Nano), net2(r.ClientIP, r.ClientPort), r.ServerAddr, r.Size, r.End)
+	if isText(r.Body) {
+		fmt.Fprintf(w, "body (text):\n%s", r.Body)
+		if len(r.Body) > 0 && r.Body[len(r.Body)-1] != '\n' {
+			fmt.Fprintln(w)
+		}
+		return
+	}
+	fmt.Fprintf(w, "body (hex):\n%s", hex.Dump(r.Body))
+}
+
+// exportRow is one JSONL row.
+type exportRow struct {
+	ID         int64     `json:"id"`
+	ReceivedAt time.Time `json:"received_at"`
+	ClientIP   string    `json:"client_ip"`
+	ClientPort int       `json:"client_port"`
+	ServerAddr string    `json:"server_addr"`
+	Size       int64     `json:"size"`
+	Ended      store.End `json:"ended"`
+	Body       []byte    `json:"body_base64"` // encoding/json writes []byte as base64
+}
+
+// export writes the selected records oldest first, a page at a time so
+// memory stays bounded whatever the table's size.
+func export(ctx context.Context, st store.Store, f store.Filter, format string, w io.Writer) error {
+	const page = 256
+	left := f.Limit
+	f.Ascending = true
+	enc := json.NewEncoder(w)
+	cw := csv.NewWriter(w)
+	if format == "csv" {
+		cw.Write([]string{"id", "received_at", "client_ip", "client_port", "server_addr", "size", "ended", "body_base64"})
+	}
+	for {
+		f.Limit = page
+		if left > 0 {
+			f.Limit = min(page, left)
+		}
+		rs, err := st.Query(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if format == "csv" {
+				cw.Write([]string{strconv.FormatInt(r.ID, 10), r.ReceivedAt.Format(time.RFC3339Nano), r.ClientIP,
+					strconv.Itoa(r.ClientPort), r.ServerAddr, strconv.FormatInt(r.Size, 10), string(r.End),
+					base64.StdEncoding.EncodeToString(r.Body)})
+				continue
+			}
+			if err := enc.Encode(exportRow{r.ID, r.ReceivedAt, r.ClientIP, r.ClientPort, r.ServerAddr, r.Size, r.End, r.Body}); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if left > 0 {
+			if left -= len(rs); left <= 0 {
+				return nil
+			}
+		}
+		if len(rs) < f.Limit {
+			return nil
+		}
+		f.AfterID = rs[len(rs)-1].ID
+	}
+}
+
+// tailPoll is how often tail -f asks the store for new records.
+const tailPoll = 250 * time.Millisecond
+
+func tail(ctx context.Context, st store.Store, n int, follow bool, w io.Writer) error {
+	last := []store.Record{}
+	if n > 0 {
+		rs, err := st.Query(ctx, store.Filter{Limit: n, BodyLimit: 48})
+		if err != nil {
+			return err
+		}
+		for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+			rs[i], rs[j] = rs[j], rs[i]
+		}
+		last = rs
+	}
+	printList(w, last)
+	if !follow {
+		return nil
+	}
+	var after int64
+	if len(last) > 0 {
+		after = last[len(last)-1].ID
+	} else if rs, err := st.Query(ctx, store.Filter{Limit: 1, BodyLimit: -1}); err == nil && len(rs) > 0 {
+		after = rs[0].ID
+	}
+	t := time.NewTicker(tailPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rs, err := st.Query(ctx, store.Filter{AfterID: after, Ascending: true, Limit: 1000, BodyLimit: 48})
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, r := range rs {
+			printRow(tw, &r)
+			after = r.ID
+		}
+		tw.Flush()
+	}
+}
