@@ -415,3 +415,50 @@ func TestAbruptAndSlowConnections(t *testing.T) {
 		checkNoLeak(t, snapshot)
 	})
 }
+
+// The client side mirrors the server's: an [in] pipe pushed from
+// send-complete notifications, ending with the empty chunk.
+func TestClientPushAsyncDrivenByNotifications(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		_, cc := testServer(t, tr, nil)
+		call, err := StartInt(testCtx(t), cc, &pb.IntPipeParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const chunks = 100
+		sent := make(chan error, 1)
+		i := 0
+		var notify func(error)
+		notify = func(err error) {
+			if err != nil {
+				sent <- err
+				return
+			}
+			i++
+			switch {
+			case i < chunks:
+				err = call.PushAsync([]int32{int32(i)}, notify)
+			case i == chunks:
+				err = call.PushAsync(nil, notify)
+			default:
+				sent <- nil
+			}
+			if err != nil {
+				sent <- err
+			}
+		}
+		if err := call.PushAsync([]int32{0}, notify); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait(t, sent, "the last notification"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := call.Result()
+		if err != nil || r.GetInChunks() != chunks || r.GetInSum() != chunks*(chunks-1)/2 {
+			t.Fatalf("result %v %v", r, err)
+		}
+		if err := call.PushAsync([]int32{1}, notify); err == nil {
+			t.Fatal("push after the call ended was accepted")
+		}
+	})
+}
