@@ -16,7 +16,10 @@ import (
 	"github.com/overlap-go/overlap/services/pipes"
 )
 
-// defaultPipesTransport is the serving path measured faster for grpc-go
+// defaultPipesTransport is where grpc-go serves the pipes: Go's net. Over
+// overlap's engine (socket/netconn) it is no faster across processes and
+// slower in one, since grpc-go keeps its own reader and writer goroutines
+// per connection and the adapter only adds a hop to each Read and Write
 // (docs/BENCHMARKS.md, "Asynchronous pipes").
 const defaultPipesTransport = "net"
 
