@@ -6,6 +6,7 @@ package pipes
 // server keeps serving.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/mem"
@@ -459,6 +462,71 @@ func TestClientPushAsyncDrivenByNotifications(t *testing.T) {
 		}
 		if err := call.PushAsync([]int32{1}, notify); err == nil {
 			t.Fatal("push after the call ended was accepted")
+		}
+	})
+}
+
+// A gRPC message cut short at the HTTP/2 level: its length prefix
+// announces 1000 bytes, the stream ends after 10. The server answers the
+// call with an error status (or resets the stream) rather than hang or
+// drop the connection.
+func TestTruncatedGRPCFrame(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		s, _ := testServer(t, tr, nil)
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+			t.Fatal(err)
+		}
+		fr := http2.NewFramer(c, c)
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		fr.WriteSettings()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{
+			{":method", "POST"}, {":scheme", "http"}, {":path", "/overlap.pipes.v1.Pipes/IntPipe"},
+			{":authority", "test"}, {"content-type", "application/grpc"}, {"te", "trailers"},
+		} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+		msg := append([]byte{0, 0, 0, 0x03, 0xe8}, make([]byte, 10)...) // 1000 announced, 10 sent
+		fr.WriteData(1, true, msg)
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("no status for the truncated call: %v", err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.MetaHeadersFrame:
+				if st := f.PseudoValue("status"); st != "" && st != "200" {
+					t.Fatalf("HTTP status %s", st)
+				}
+				code := ""
+				for _, hf := range f.RegularFields() {
+					if hf.Name == "grpc-status" {
+						code = hf.Value
+					}
+				}
+				if code != "" {
+					if code == "0" {
+						t.Fatal("truncated call ended with status OK")
+					}
+					return
+				}
+			case *http2.RSTStreamFrame:
+				return // also a refusal of the call
+			case *http2.GoAwayFrame:
+				t.Fatalf("server dropped the connection: %v", f.ErrCode)
+			}
 		}
 	})
 }
