@@ -26,10 +26,10 @@ const defaultPipesTransport = "net"
 // pipesService describes the pipes service for serve.
 func pipesService(addr, transport string) (service, error) {
 	if transport != "net" && transport != "overlap" {
-		return service{}, usageError{fmt.Sprintf("--transport: %q is not net or overlap", transport)}
+		return service{}, usageError{fmt.Sprintf("pipes transport %q is not net or overlap", transport)}
 	}
-	return service{name: "pipes", addr: addr, make: func(eng *engine.Engine, _ *engineFlags, log *slog.Logger) (runnable, error) {
-		cfg := pipes.Config{Addr: addr, Logger: log}
+	return service{name: "pipes", addr: addr, make: func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error) {
+		cfg := pipes.Config{Addr: addr, Logger: log, MaxConns: ef.maxConns}
 		if transport == "overlap" {
 			cfg.Engine = eng
 		}
