@@ -126,12 +126,12 @@ func TestServeEchoPrintsAddressEchoesAndStopsOnSIGTERM(t *testing.T) {
 }
 
 // allServices are the services plain `overlap serve` runs.
-var allServices = []string{"echo", "record", "pipes"}
+var allServices = []string{"echo", "record", "orders", "pipes"}
 
 // serveAllArgs are the flags that make plain `overlap serve` listen on free
 // loopback ports and store into a test directory.
 func serveAllArgs(t *testing.T) []string {
-	args := []string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "all.db")}
+	args := []string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "all.db"), "--admin", "127.0.0.1:0"}
 	for _, s := range allServices {
 		args = append(args, "--"+s+"-addr", "127.0.0.1:0")
 	}
@@ -139,8 +139,8 @@ func serveAllArgs(t *testing.T) []string {
 }
 
 func TestServeAllRunsEveryService(t *testing.T) {
-	_, addrs, _ := startServe(t, len(allServices), serveAllArgs(t)...)
-	if addrs["echo"] == "" || addrs["record"] == "" || addrs["pipes"] == "" {
+	_, addrs, _ := startServe(t, len(allServices)+1, serveAllArgs(t)...)
+	if len(addrs) != len(allServices)+1 || addrs["admin"] == "" {
 		t.Fatalf("ready lines: %v", addrs)
 	}
 }

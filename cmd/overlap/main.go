@@ -19,15 +19,20 @@ var version = "dev"
 const usage = `overlap: asynchronous TCP services for Go
 
 Usage:
-  overlap serve [flags]            run every service (echo :7007, record :4096, pipes :8809)
+  overlap serve [flags]            run every service (echo :7007, record :4096,
+                                   orders net.tcp :8808, pipes :8809)
   overlap serve echo [flags]       run the echo service alone
   overlap serve record [flags]     run the recorder alone (stores into ./overlap.db by default)
+  overlap serve orders [flags]     run the net.tcp PurchaseOrder service alone
   overlap serve pipes [flags]      run the asynchronous pipes service (gRPC) alone
   overlap send record [FILE|-]     send a file or stdin to a recorder as one record
+  overlap send orders [flags]      stream purchase orders to a net.tcp orders service
   overlap send pipe [flags]        drive a pipe call on a pipes server
   overlap records SUBCOMMAND       list, show, tail, export or count stored records
   overlap bench echo [flags]       load-test an echo server
   overlap bench record [flags]     measure records/s into a store
+  overlap status [--admin ADDR]    what a running overlap serve is doing (its admin API)
+  overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
   overlap help [command]           show help
 
@@ -77,8 +82,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "pipes" {
 			return servePipes(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "orders" {
+			return serveOrders(ctx, rest[1:], stdout, stderr)
+		}
 		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-			return usageError{fmt.Sprintf("unknown service %q (services: echo, record, pipes)", rest[0])}
+			return usageError{fmt.Sprintf("unknown service %q (services: echo, record, orders, pipes)", rest[0])}
 		}
 		return serveAll(ctx, rest, stdout, stderr)
 	case "bench":
@@ -96,7 +104,17 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "pipe" {
 			return sendPipe(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"send: name what to send (record, pipe)"}
+		if len(rest) > 0 && rest[0] == "orders" {
+			return sendOrders(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"send: name what to send (record, orders, pipe)"}
+	case "gen":
+		if len(rest) > 0 && rest[0] == "wsdl" {
+			return genWSDL(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"gen: name what to generate from (wsdl)"}
+	case "status":
+		return status(ctx, rest, stdout, stderr)
 	case "records":
 		return records(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

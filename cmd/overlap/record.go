@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/overlap-go/overlap/admin"
 	"github.com/overlap-go/overlap/engine"
 	"github.com/overlap-go/overlap/protocols/framing"
 	"github.com/overlap-go/overlap/services/record"
@@ -48,7 +49,17 @@ func (f *recordFlags) service() (service, error) {
 	var svc *record.Service
 	var logger *slog.Logger
 	return service{
-		name: "record",
+		name:    "record",
+		records: func() store.Store { return st },
+		stats: func() admin.Stats {
+			s := svc.Status()
+			return admin.Stats{Conns: int64(s.OpenConns), BytesIn: s.BytesIn, Messages: s.Received, Counted: true}
+		},
+		details: func() any {
+			s := svc.Status()
+			return admin.RecorderDetails{Framing: s.Framing, Store: s.Store, Received: s.Received, Stored: s.Stored,
+				Pending: s.Pending, StoreFailures: s.StoreFails, Commits: s.Commits, LastCommit: s.LastCommit}
+		},
 		make: func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error) {
 			octx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -99,6 +110,7 @@ func serveRecord(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ef.register(fs)
 	var rf recordFlags
 	rf.register(fs, "addr")
+	ef.registerAdmin(fs, "off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

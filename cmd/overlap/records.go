@@ -16,9 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/overlap-go/overlap/admin"
 	"github.com/overlap-go/overlap/store"
 )
 
@@ -193,7 +192,7 @@ func net2(ip string, port int) string {
 // characters escaped, or hex when it is not text.
 func preview(b []byte, size int64) string {
 	var s string
-	if isText(b) {
+	if admin.IsText(b) {
 		s = strconv.Quote(string(b))
 		s = s[1 : len(s)-1]
 	} else {
@@ -205,26 +204,10 @@ func preview(b []byte, size int64) string {
 	return s
 }
 
-// isText reports whether b reads as text: valid UTF-8 (a rune cut at the
-// end is allowed) of printable characters and whitespace.
-func isText(b []byte) bool {
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == utf8.RuneError && n <= 1 {
-			return len(b) < utf8.UTFMax && !utf8.FullRune(b)
-		}
-		if !unicode.IsPrint(r) && !unicode.IsSpace(r) {
-			return false
-		}
-		b = b[n:]
-	}
-	return true
-}
-
 func printRecord(w io.Writer, r *store.Record) {
 	fmt.Fprintf(w, "id:          %d\nreceived:    %s\nclient:      %s\nserver:      %s\nsize:        %d\nended:       %s\n",
 		r.ID, r.ReceivedAt.Format(time.RFC3339Nano), net2(r.ClientIP, r.ClientPort), r.ServerAddr, r.Size, r.End)
-	if isText(r.Body) {
+	if admin.IsText(r.Body) {
 		fmt.Fprintf(w, "body (text):\n%s", r.Body)
 		if len(r.Body) > 0 && r.Body[len(r.Body)-1] != '\n' {
 			fmt.Fprintln(w)

@@ -15,10 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/overlap-go/overlap/admin"
 	"github.com/overlap-go/overlap/engine"
 	"github.com/overlap-go/overlap/server"
 	"github.com/overlap-go/overlap/services/echo"
 	"github.com/overlap-go/overlap/services/pipes"
+	"github.com/overlap-go/overlap/socket"
+	"github.com/overlap-go/overlap/store"
 )
 
 // engineFlags are the flags every serving command shares.
@@ -29,6 +32,8 @@ type engineFlags struct {
 	logLevel   string
 	logFormat  string
 	stopWithin time.Duration
+	admin      string // admin page address, or "off"
+	adminToken string
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -38,6 +43,13 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.stopWithin, "stop-timeout", 10*time.Second, "how long a graceful stop may take")
+}
+
+// registerAdmin adds the admin page's flags, on by default (def) for plain
+// `overlap serve`, off for a single service.
+func (f *engineFlags) registerAdmin(fs *flag.FlagSet, def string) {
+	fs.StringVar(&f.admin, "admin", def, "admin web page address, HOST:PORT, or off; off loopback it requires a token")
+	fs.StringVar(&f.adminToken, "admin-token", os.Getenv("OVERLAP_ADMIN_TOKEN"), "token the admin page requires off loopback (default: generated and printed; env OVERLAP_ADMIN_TOKEN)")
 }
 
 func (f *engineFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -63,6 +75,24 @@ func (f *engineFlags) engine() (*engine.Engine, error) {
 	return engine.New(cfg)
 }
 
+// echoService is the echo service, counting what it echoes for the admin
+// page.
+func (f *engineFlags) echoService(addr string) service {
+	st := echo.NewStats(f.loops)
+	var srv *server.Server
+	return service{
+		name: "echo",
+		make: func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error) {
+			srv = server.New(eng, server.Config{Name: "echo", Addr: addr, MaxConns: ef.maxConns, Logger: log}, echo.Handler{Stats: st})
+			return srv, nil
+		},
+		stats: func() admin.Stats {
+			b, m := st.Totals()
+			return admin.Stats{Conns: int64(srv.Conns()), BytesIn: b, Messages: m, Counted: true}
+		},
+	}
+}
+
 // runnable is a service `overlap serve` can run: a server.Server, or a
 // service wrapping one.
 type runnable interface {
@@ -80,6 +110,12 @@ type service struct {
 	h     server.Handler
 	make  func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error)
 	close func(ctx context.Context) error
+	sock  *socket.Options // for h's connections (nil = defaults)
+	// For the admin page: the service's counters and details, and the
+	// recorder's store (all optional).
+	stats   func() admin.Stats
+	details func() any
+	records func() store.Store
 }
 
 func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -90,18 +126,21 @@ func serveEcho(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *addr, h: echo.Handler{}}}, stdout, stderr)
+	return serve(ctx, &ef, []service{ef.echoService(*addr)}, stdout, stderr)
 }
 
 func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "overlap serve [flags]   (every service)", stderr)
 	var ef engineFlags
 	ef.register(fs)
+	ef.registerAdmin(fs, admin.DefaultAddr)
 	echoAddr := fs.String("echo-addr", echo.DefaultAddr, "echo service listen address")
 	var rf recordFlags
 	rf.register(fs, "record-addr")
 	pipesAddr := fs.String("pipes-addr", pipes.DefaultAddr, "pipes service (gRPC) listen address")
 	pipesTransport := fs.String("pipes-transport", defaultPipesTransport, "pipes service transport: net or overlap")
+	var of ordersFlags
+	of.register(fs, "orders-")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +152,7 @@ func serveAll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serve(ctx, &ef, []service{{name: "echo", addr: *echoAddr, h: echo.Handler{}}, rec, pipesSvc}, stdout, stderr)
+	return serve(ctx, &ef, []service{ef.echoService(*echoAddr), rec, of.service(stdout), pipesSvc}, stdout, stderr)
 }
 
 // serve starts the services, prints one ready line per service with its
@@ -144,6 +183,8 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		return errors.Join(errs...)
 	}
 	printHost(stdout)
+	var entries []admin.Entry
+	var recs store.Store
 	for _, svc := range services {
 		if svc.close != nil {
 			closers = append(closers, svc.close)
@@ -154,7 +195,7 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 				return errors.Join(err, stopAll())
 			}
 		} else {
-			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log}, svc.h)
+			s = server.New(eng, server.Config{Name: svc.name, Addr: svc.addr, MaxConns: ef.maxConns, Logger: log, Socket: svc.sock}, svc.h)
 		}
 		if err := s.Start(); err != nil {
 			stopAll()
@@ -162,6 +203,28 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 		}
 		running = append(running, s)
 		fmt.Fprintf(stdout, "%s listening on %s\n", svc.name, s.Addr())
+		e := admin.Entry{Name: svc.name, Service: s, Addr: s.Addr().String(), Stats: svc.stats, Details: svc.details}
+		if srv, ok := s.(*server.Server); ok && e.Stats == nil {
+			e.Stats = func() admin.Stats { return admin.Stats{Conns: int64(srv.Conns())} }
+		}
+		entries = append(entries, e)
+		if svc.records != nil {
+			recs = svc.records()
+		}
+	}
+	if ef.admin != "" && ef.admin != "off" {
+		adm, err := admin.New(admin.Config{Addr: ef.admin, Token: ef.adminToken, Services: entries, Records: recs, Logger: log})
+		if err == nil {
+			err = adm.Start()
+		}
+		if err != nil {
+			return errors.Join(err, stopAll())
+		}
+		running = append([]runnable{adm}, running...) // stopped first
+		fmt.Fprintf(stdout, "admin listening on %s\n", adm.Addr())
+		if tok := adm.Token(); tok != "" {
+			fmt.Fprintf(stdout, "admin token %s\n", tok)
+		}
 	}
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
@@ -175,17 +238,6 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 // printHost prints the host's name and addresses, as the seed's form shows
 // them, so a user knows where clients can reach the services.
 func printHost(w io.Writer) {
-	name, err := os.Hostname()
-	if err != nil {
-		name = "unknown"
-	}
-	var ips []string
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				ips = append(ips, n.IP.String())
-			}
-		}
-	}
-	fmt.Fprintf(w, "host %s addresses %s\n", name, strings.Join(ips, " "))
+	h := admin.Host()
+	fmt.Fprintf(w, "host %s addresses %s\n", h.Name, strings.Join(h.Addresses, " "))
 }

@@ -223,3 +223,29 @@ func TestResetsAndHalfCloses(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+func TestStatsCountEchoedBytes(t *testing.T) {
+	e, err := engine.New(engine.Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := echo.NewStats(2)
+	s := server.New(e, server.Config{Name: "echo", Addr: "127.0.0.1:0"}, echo.Handler{Stats: st})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Stop(context.Background()); e.Close() }()
+	for i := range 3 {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := echoOnce(c, bytes.Repeat([]byte{byte(i)}, 100)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	if b, m := st.Totals(); b != 300 || m < 3 {
+		t.Fatalf("counted %d bytes in %d messages, want 300 bytes in at least 3", b, m)
+	}
+}

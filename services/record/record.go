@@ -143,19 +143,20 @@ func (s *Service) Addr() net.Addr { return s.srv.Addr() }
 
 // Status is a snapshot of the service.
 type Status struct {
-	Running    bool   `json:"running"`
-	Addr       string `json:"addr,omitempty"`
-	Error      string `json:"error,omitempty"` // why the last Start failed
-	Framing    string `json:"framing"`
-	Store      string `json:"store"`
-	OpenConns  int    `json:"open_conns"`
-	Conns      int64  `json:"conns_total"`
-	BytesIn    int64  `json:"bytes_in"`
-	Received   int64  `json:"records_received"`
-	Stored     int64  `json:"records_stored"`
-	Pending    int64  `json:"pending_bytes"`
-	StoreFails int64  `json:"store_failures"`
-	Commits    int64  `json:"commits"`
+	Running    bool          `json:"running"`
+	Addr       string        `json:"addr,omitempty"`
+	Error      string        `json:"error,omitempty"` // why the last Start failed
+	Framing    string        `json:"framing"`
+	Store      string        `json:"store"`
+	OpenConns  int           `json:"open_conns"`
+	Conns      int64         `json:"conns_total"`
+	BytesIn    int64         `json:"bytes_in"`
+	Received   int64         `json:"records_received"`
+	Stored     int64         `json:"records_stored"`
+	Pending    int64         `json:"pending_bytes"`
+	StoreFails int64         `json:"store_failures"`
+	Commits    int64         `json:"commits"`
+	LastCommit time.Duration `json:"last_commit_ns"` // duration of the last store transaction
 }
 
 // Status returns a snapshot.
@@ -164,7 +165,7 @@ func (s *Service) Status() Status {
 	st := Status{
 		Running: s.srv.Running(), Framing: s.cfg.Framing.String(), Store: s.st.String(),
 		OpenConns: s.srv.Conns(), Conns: s.conns.Load(), BytesIn: s.bytesIn.Load(),
-		Received: s.records.Load(), Stored: bs.Records, Pending: bs.Pending, StoreFails: bs.Failures, Commits: bs.Commits,
+		Received: s.records.Load(), Stored: bs.Records, Pending: bs.Pending, StoreFails: bs.Failures, Commits: bs.Commits, LastCommit: bs.LastCommit,
 	}
 	if a := s.srv.Addr(); a != nil {
 		st.Addr = a.String()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package nettcp
+
+const raceEnabled = false
