@@ -304,3 +304,42 @@ func TestConnectionAndCallLimits(t *testing.T) {
 		t.Fatalf("once the first connection left: %v", err)
 	}
 }
+
+// A stopped server starts again, on a new address; a port in use is
+// reported with the address and the cause.
+func TestStopStartAgainAndAddressInUse(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		s, _ := testServer(t, tr, nil)
+		first := s.Addr().String()
+		if err := s.Start(); !errors.Is(err, ErrRunning) {
+			t.Fatalf("second Start: %v", err)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Addr() != nil {
+			t.Fatal("stopped server has an address")
+		}
+		other := NewServer(Config{Addr: first, Logger: slog.New(slog.DiscardHandler)})
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer other.Stop(context.Background())
+		s.SetAddr(first)
+		err := s.Start()
+		if err == nil || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("start on a used port: %v", err)
+		}
+		s.SetAddr("127.0.0.1:0")
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cc2, _ := Dial(s.Addr().String())
+		defer cc2.Close()
+		call, _ := StartInt(testCtx(t), cc2, &pb.IntPipeParams{})
+		call.Push(nil)
+		if r, err := call.Result(); err != nil || r.GetB() != 10 {
+			t.Fatalf("after restart: %v %v", r, err)
+		}
+	})
+}

@@ -109,6 +109,14 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// SetAddr changes the address used by the next Start (the admin page moves
+// services with it).
+func (s *Server) SetAddr(addr string) {
+	s.mu.Lock()
+	s.cfg.Addr = addr
+	s.mu.Unlock()
+}
+
 // Addr returns the listening address, or nil when stopped.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
