@@ -530,3 +530,60 @@ func TestTruncatedGRPCFrame(t *testing.T) {
 		}
 	})
 }
+
+// Abort does not wait for a push that the client's full window holds
+// back: it returns at once, later pushes fail, and the client, reading its
+// way to the end, sees every chunk pushed before the abort, then the
+// status.
+func TestAbortWhileAPushIsHeldBack(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		aborted, pushErr := make(chan error, 1), make(chan error, 1)
+		progress := make(chan struct{}, 1<<16)
+		var pushed atomic.Int32
+		h := func(c *IntCall) {
+			go func() {
+				chunk := make([]int32, 64<<10) // 64 Ki zeros: 64 KiB a chunk on the wire
+				for {
+					if err := c.Push(chunk); err != nil {
+						pushErr <- err
+						return
+					}
+					pushed.Add(1)
+					progress <- struct{}{}
+				}
+			}()
+			go func() {
+				// Two pushes done: the third is in flight, and the
+				// client, reading nothing, soon holds one back. Abort
+				// from here.
+				<-progress
+				<-progress
+				aborted <- c.Abort(codes.FailedPrecondition, "stop")
+			}()
+		}
+		_, cc := testServer(t, tr, &hooked{h: h})
+		call, err := StartInt(testCtx(t), cc, &pb.IntPipeParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wait(t, aborted, "Abort to return"); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			if _, err := call.Pull(); err != nil {
+				if status.Code(err) != codes.FailedPrecondition || status.Convert(err).Message() != "stop" {
+					t.Fatalf("after %d chunks: %v", n, err)
+				}
+				break
+			}
+			n++
+		}
+		if err := wait(t, pushErr, "the pusher to stop"); !errors.Is(err, pipe.ErrEnded) {
+			t.Fatalf("push after abort: %v", err)
+		}
+		if n < int(pushed.Load()) {
+			t.Fatalf("client read %d chunks, server pushed %d", n, pushed.Load())
+		}
+	})
+}
