@@ -166,7 +166,13 @@ func output(name string, args ...string) ([]byte, error) {
 }
 
 func TestServePipesSendPipeAndStop(t *testing.T) {
-	cmd, addrs, stderr := startServe(t, 1, "pipes", "--addr", "127.0.0.1:0")
+	for _, transport := range []string{"net", "overlap"} {
+		t.Run(transport, func(t *testing.T) { testServePipesSendPipeAndStop(t, transport) })
+	}
+}
+
+func testServePipesSendPipeAndStop(t *testing.T, transport string) {
+	cmd, addrs, stderr := startServe(t, 1, "pipes", "--addr", "127.0.0.1:0", "--transport", transport)
 	addr := addrs["pipes"]
 	for _, call := range []string{"ints", "orders"} {
 		out, err := exec.Command(binary, "send", "pipe", "--addr", addr, "--call", call, "--chunks", "50", "--chunk-len", "10", "--json", "--quiet").Output()

@@ -15,8 +15,10 @@ object on stdout (the Go test in e2e/pipes_clients_test.go checks it):
 Usage: pipes_client.py --addr HOST:PORT [--protoc PATH]
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,7 @@ PROTO = "overlap/pipes/v1/pipes.proto"
 
 def load_messages(protoc):
     out = tempfile.mkdtemp(prefix="pipes_pb2_")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     subprocess.run([protoc, "-I", PROTO_ROOT, "--python_out", out, PROTO], check=True)
     sys.path.insert(0, out)
     from overlap.pipes.v1 import pipes_pb2  # noqa: E402 (generated above)

@@ -16,17 +16,20 @@ import (
 	"github.com/overlap-go/overlap/services/pipes"
 )
 
-// defaultPipesTransport is the serving path measured faster for grpc-go
+// defaultPipesTransport is where grpc-go serves the pipes: Go's net. Over
+// overlap's engine (socket/netconn) it is no faster across processes and
+// slower in one, since grpc-go keeps its own reader and writer goroutines
+// per connection and the adapter only adds a hop to each Read and Write
 // (docs/BENCHMARKS.md, "Asynchronous pipes").
 const defaultPipesTransport = "net"
 
 // pipesService describes the pipes service for serve.
 func pipesService(addr, transport string) (service, error) {
 	if transport != "net" && transport != "overlap" {
-		return service{}, usageError{fmt.Sprintf("--transport: %q is not net or overlap", transport)}
+		return service{}, usageError{fmt.Sprintf("pipes transport %q is not net or overlap", transport)}
 	}
-	return service{name: "pipes", addr: addr, make: func(eng *engine.Engine, _ *engineFlags, log *slog.Logger) (runnable, error) {
-		cfg := pipes.Config{Addr: addr, Logger: log}
+	return service{name: "pipes", addr: addr, make: func(eng *engine.Engine, ef *engineFlags, log *slog.Logger) (runnable, error) {
+		cfg := pipes.Config{Addr: addr, Logger: log, MaxConns: ef.maxConns}
 		if transport == "overlap" {
 			cfg.Engine = eng
 		}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -67,9 +68,10 @@ type Messages[P, I, O, R, Req, Resp any] struct {
 // they were pushed, either from the caller (Push) or from the outbox's own
 // goroutine (PushAsync), which runs the send-complete notification.
 type outbox[T any] struct {
-	mu     sync.Mutex // held while one message is being sent
-	ended  bool       // guarded by mu: the call is over, nothing more is sent
-	closed bool       // guarded by mu: an empty chunk ended the pipe
+	mu     sync.Mutex  // held while one message is being sent
+	ended  bool        // guarded by mu: the call is over, nothing more is sent
+	halted atomic.Bool // the call was aborted: no new send starts (set without mu)
+	closed bool        // guarded by mu: an empty chunk ended the pipe
 	send   func([]T) error
 	async  chan asyncPush[T] // to the sender goroutine; nil until the first PushAsync
 	quit   chan struct{}
@@ -92,7 +94,7 @@ func (o *outbox[T]) push(chunk []T) error {
 }
 
 func (o *outbox[T]) sendLocked(chunk []T) error {
-	if o.ended {
+	if o.ended || o.halted.Load() {
 		return ErrEnded
 	}
 	if o.closed {
@@ -113,7 +115,7 @@ func (o *outbox[T]) pushAsync(chunk []T, done func(error)) error {
 	if !o.mu.TryLock() {
 		return ErrPushPending
 	}
-	if o.ended {
+	if o.ended || o.halted.Load() {
 		o.mu.Unlock()
 		return ErrEnded
 	}
@@ -144,20 +146,25 @@ func (o *outbox[T]) sender(q chan asyncPush[T]) {
 	}
 }
 
-// last sends the call's final message (if any) with f, then ends the
-// outbox; it reports false if the outbox had already ended.
+// last sends the call's final message with f, then ends the outbox; it
+// reports false, sending nothing, if the outbox had ended or halted.
 func (o *outbox[T]) last(f func() error) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.ended {
+	if o.ended || o.halted.Load() {
 		return false, nil
 	}
-	var err error
-	if f != nil {
-		err = f()
-	}
+	err := f()
 	o.endLocked()
 	return true, err
+}
+
+// end waits for a send in flight, then ends the outbox: nothing more is
+// sent, and the PushAsync goroutine exits.
+func (o *outbox[T]) end() {
+	o.mu.Lock()
+	o.endLocked()
+	o.mu.Unlock()
 }
 
 func (o *outbox[T]) endLocked() {
@@ -182,9 +189,10 @@ type Call[P, I, O, R any] struct {
 	out   *outbox[O]
 	reply func(R) error
 
-	mu     sync.Mutex
-	done   chan struct{} // closed when the call completes or aborts
-	status error         // how it ended: nil (completed) or a status error
+	mu       sync.Mutex
+	finished bool
+	done     chan struct{} // closed when the call completes or aborts
+	status   error         // how it ended: nil (completed) or a status error
 }
 
 // Context returns the call's context: it is cancelled when the client
@@ -268,9 +276,11 @@ func (c *Call[P, I, O, R]) Complete(reply R) error {
 }
 
 // Abort ends the call with an error the client sees as the gRPC status code
-// and message. codes.OK is not an abort: it returns ErrInvalid. A push in
-// flight is not interrupted: Abort waits for it to complete (flow control
-// lets it go, or the client goes away).
+// and message. codes.OK is not an abort: it returns ErrInvalid. Abort does
+// not wait: pushes not yet started fail with ErrEnded. A push already in
+// flight is not interrupted (grpc-go cannot fail a send but by ending the
+// stream, and must not end it under a send): the status goes out once that
+// push completes, when the client has read its way to it or gone away.
 func (c *Call[P, I, O, R]) Abort(code codes.Code, msg string) error {
 	if code == codes.OK {
 		return fmt.Errorf("%w: abort with code OK", ErrInvalid)
@@ -281,19 +291,26 @@ func (c *Call[P, I, O, R]) Abort(code codes.Code, msg string) error {
 	return nil
 }
 
+// abort records how the call ended, unless it already had, and stops new
+// pushes; Serve sends the status once any push in flight is done.
 func (c *Call[P, I, O, R]) abort(st error) bool {
-	ok, _ := c.out.last(nil)
-	if ok {
-		c.finish(st)
+	if !c.finish(st) {
+		return false
 	}
-	return ok
+	c.out.halted.Store(true)
+	return true
 }
 
-func (c *Call[P, I, O, R]) finish(st error) {
+// finish records how the call ended; the first to end it wins.
+func (c *Call[P, I, O, R]) finish(st error) bool {
 	c.mu.Lock()
-	c.status = st
+	defer c.mu.Unlock()
+	if c.finished {
+		return false
+	}
+	c.finished, c.status = true, st
 	close(c.done)
-	c.mu.Unlock()
+	return true
 }
 
 // Handler serves pipe calls. It may return at once and finish the call
@@ -347,11 +364,13 @@ func Serve[P, I, O, R, Req, Resp any](st grpc.BidiStreamingServer[Req, Resp], m 
 	select {
 	case <-c.done:
 	case <-ctx.Done():
-		// The client went away or cancelled. Nothing is sent after this
-		// returns: wait out a push in flight (it fails now that the
-		// stream is done) and end the outbox.
+		// The client went away or cancelled.
 		c.abort(status.FromContextError(ctx.Err()).Err())
 	}
+	// Nothing may be sent once this returns: wait out a push in flight
+	// (after an abort, until the client reads it or goes away) and end
+	// the outbox.
+	c.out.end()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status
@@ -499,7 +518,7 @@ func (c *ClientCall[P, I, O, R]) fail(err error) {
 // with the cancellation, and the PushAsync goroutine exits.
 func (c *ClientCall[P, I, O, R]) release() {
 	c.cancel()
-	c.out.last(nil)
+	c.out.end()
 }
 
 // Result waits for the end of the call and returns its reply, or the

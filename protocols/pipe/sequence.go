@@ -22,6 +22,7 @@ const (
 	KindReply
 )
 
+// String names the kind, as protocol errors quote it.
 func (k Kind) String() string {
 	switch k {
 	case KindParams:
@@ -62,6 +63,7 @@ type ProtocolError struct {
 	Fault string
 }
 
+// Error says which side broke the protocol and how.
 func (e *ProtocolError) Error() string {
 	side := "responses"
 	if e.Requests {

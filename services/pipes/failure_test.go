@@ -6,6 +6,7 @@ package pipes
 // server keeps serving.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/mem"
@@ -413,5 +416,174 @@ func TestAbruptAndSlowConnections(t *testing.T) {
 		<-slowDone
 		slow.Close()
 		checkNoLeak(t, snapshot)
+	})
+}
+
+// The client side mirrors the server's: an [in] pipe pushed from
+// send-complete notifications, ending with the empty chunk.
+func TestClientPushAsyncDrivenByNotifications(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		_, cc := testServer(t, tr, nil)
+		call, err := StartInt(testCtx(t), cc, &pb.IntPipeParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const chunks = 100
+		sent := make(chan error, 1)
+		i := 0
+		var notify func(error)
+		notify = func(err error) {
+			if err != nil {
+				sent <- err
+				return
+			}
+			i++
+			switch {
+			case i < chunks:
+				err = call.PushAsync([]int32{int32(i)}, notify)
+			case i == chunks:
+				err = call.PushAsync(nil, notify)
+			default:
+				sent <- nil
+			}
+			if err != nil {
+				sent <- err
+			}
+		}
+		if err := call.PushAsync([]int32{0}, notify); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait(t, sent, "the last notification"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := call.Result()
+		if err != nil || r.GetInChunks() != chunks || r.GetInSum() != chunks*(chunks-1)/2 {
+			t.Fatalf("result %v %v", r, err)
+		}
+		if err := call.PushAsync([]int32{1}, notify); err == nil {
+			t.Fatal("push after the call ended was accepted")
+		}
+	})
+}
+
+// A gRPC message cut short at the HTTP/2 level: its length prefix
+// announces 1000 bytes, the stream ends after 10. The server answers the
+// call with an error status (or resets the stream) rather than hang or
+// drop the connection.
+func TestTruncatedGRPCFrame(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		s, _ := testServer(t, tr, nil)
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+			t.Fatal(err)
+		}
+		fr := http2.NewFramer(c, c)
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		fr.WriteSettings()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{
+			{":method", "POST"}, {":scheme", "http"}, {":path", "/overlap.pipes.v1.Pipes/IntPipe"},
+			{":authority", "test"}, {"content-type", "application/grpc"}, {"te", "trailers"},
+		} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+		msg := append([]byte{0, 0, 0, 0x03, 0xe8}, make([]byte, 10)...) // 1000 announced, 10 sent
+		fr.WriteData(1, true, msg)
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("no status for the truncated call: %v", err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.MetaHeadersFrame:
+				if st := f.PseudoValue("status"); st != "" && st != "200" {
+					t.Fatalf("HTTP status %s", st)
+				}
+				code := ""
+				for _, hf := range f.RegularFields() {
+					if hf.Name == "grpc-status" {
+						code = hf.Value
+					}
+				}
+				if code != "" {
+					if code == "0" {
+						t.Fatal("truncated call ended with status OK")
+					}
+					return
+				}
+			case *http2.RSTStreamFrame:
+				return // also a refusal of the call
+			case *http2.GoAwayFrame:
+				t.Fatalf("server dropped the connection: %v", f.ErrCode)
+			}
+		}
+	})
+}
+
+// Abort does not wait for a push that the client's full window holds
+// back: it returns at once, later pushes fail, and the client, reading its
+// way to the end, sees every chunk pushed before the abort, then the
+// status.
+func TestAbortWhileAPushIsHeldBack(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		aborted, pushErr := make(chan error, 1), make(chan error, 1)
+		progress := make(chan struct{}, 1<<16)
+		var pushed atomic.Int32
+		h := func(c *IntCall) {
+			go func() {
+				chunk := make([]int32, 64<<10) // 64 Ki zeros: 64 KiB a chunk on the wire
+				for {
+					if err := c.Push(chunk); err != nil {
+						pushErr <- err
+						return
+					}
+					pushed.Add(1)
+					progress <- struct{}{}
+				}
+			}()
+			go func() {
+				// Two pushes done: the third is in flight, and the
+				// client, reading nothing, soon holds one back. Abort
+				// from here.
+				<-progress
+				<-progress
+				aborted <- c.Abort(codes.FailedPrecondition, "stop")
+			}()
+		}
+		_, cc := testServer(t, tr, &hooked{h: h})
+		call, err := StartInt(testCtx(t), cc, &pb.IntPipeParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wait(t, aborted, "Abort to return"); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			if _, err := call.Pull(); err != nil {
+				if status.Code(err) != codes.FailedPrecondition || status.Convert(err).Message() != "stop" {
+					t.Fatalf("after %d chunks: %v", n, err)
+				}
+				break
+			}
+			n++
+		}
+		if err := wait(t, pushErr, "the pusher to stop"); !errors.Is(err, pipe.ErrEnded) {
+			t.Fatalf("push after abort: %v", err)
+		}
+		if n < int(pushed.Load()) {
+			t.Fatalf("client read %d chunks, server pushed %d", n, pushed.Load())
+		}
 	})
 }

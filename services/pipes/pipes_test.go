@@ -256,3 +256,90 @@ func checkNoLeak(t *testing.T, snapshot goleak.Option) {
 		t.Fatal(err)
 	}
 }
+
+// MaxConns holds a second client in the backlog until the first leaves;
+// MaxCalls refuses a connection's calls past the bound.
+func TestConnectionAndCallLimits(t *testing.T) {
+	s := NewServer(Config{Addr: "127.0.0.1:0", MaxConns: 1, MaxCalls: 2, Logger: slog.New(slog.DiscardHandler)})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	oneCall := func(cc *grpc.ClientConn, timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		call, err := StartInt(ctx, cc, &pb.IntPipeParams{})
+		if err != nil {
+			return err
+		}
+		if err := call.Push(nil); err != nil {
+			return err
+		}
+		_, err = call.Result()
+		return err
+	}
+	cc1, _ := Dial(s.Addr().String())
+	defer cc1.Close()
+	if err := oneCall(cc1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Two calls held open on cc1; a third one waits for a stream.
+	ctx, cancel := context.WithCancel(context.Background())
+	for range 2 {
+		if _, err := StartInt(ctx, cc1, &pb.IntPipeParams{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := oneCall(cc1, 300*time.Millisecond); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("a third concurrent call on one connection: %v", err)
+	}
+	cancel()
+	cc2, _ := Dial(s.Addr().String())
+	defer cc2.Close()
+	if err := oneCall(cc2, 300*time.Millisecond); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("a second connection past MaxConns: %v", err)
+	}
+	cc1.Close()
+	if err := oneCall(cc2, 10*time.Second); err != nil {
+		t.Fatalf("once the first connection left: %v", err)
+	}
+}
+
+// A stopped server starts again, on a new address; a port in use is
+// reported with the address and the cause.
+func TestStopStartAgainAndAddressInUse(t *testing.T) {
+	eachTransport(t, func(t *testing.T, tr string) {
+		s, _ := testServer(t, tr, nil)
+		first := s.Addr().String()
+		if err := s.Start(); !errors.Is(err, ErrRunning) {
+			t.Fatalf("second Start: %v", err)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Addr() != nil {
+			t.Fatal("stopped server has an address")
+		}
+		other := NewServer(Config{Addr: first, Logger: slog.New(slog.DiscardHandler)})
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer other.Stop(context.Background())
+		s.SetAddr(first)
+		err := s.Start()
+		if err == nil || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("start on a used port: %v", err)
+		}
+		s.SetAddr("127.0.0.1:0")
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cc2, _ := Dial(s.Addr().String())
+		defer cc2.Close()
+		call, _ := StartInt(testCtx(t), cc2, &pb.IntPipeParams{})
+		call.Push(nil)
+		if r, err := call.Result(); err != nil || r.GetB() != 10 {
+			t.Fatalf("after restart: %v %v", r, err)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 
 	"github.com/overlap-go/overlap/engine"
@@ -33,7 +34,17 @@ type Config struct {
 	// Service replaces the pipes service (nil = NewService); tests use it
 	// to run handlers of their own.
 	Service pb.PipesServer
+	// MaxConns bounds open connections (0 = no bound); past it, new
+	// clients wait in the kernel's backlog.
+	MaxConns int
+	// MaxCalls bounds the calls one connection may have open at once
+	// (HTTP/2 concurrent streams); 0 means DefaultMaxCalls.
+	MaxCalls uint32
 }
+
+// DefaultMaxCalls is the default bound on concurrent calls per connection:
+// each open call holds a goroutine and a stream window on the server.
+const DefaultMaxCalls = 256
 
 // Server runs the pipes service. Start, Stop and Addr make it fit the same
 // place in `overlap serve` as the socket services.
@@ -78,7 +89,14 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("pipes: %w", err)
 	}
-	gs := grpc.NewServer(s.cfg.GRPC...)
+	if s.cfg.MaxConns > 0 {
+		lis = netutil.LimitListener(lis, s.cfg.MaxConns)
+	}
+	maxCalls := s.cfg.MaxCalls
+	if maxCalls == 0 {
+		maxCalls = DefaultMaxCalls
+	}
+	gs := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxConcurrentStreams(maxCalls)}, s.cfg.GRPC...)...)
 	svc := s.cfg.Service
 	if svc == nil {
 		svc = NewService(s.log)
@@ -89,6 +107,14 @@ func (s *Server) Start() error {
 	s.gs, s.lis, s.served = gs, lis, served
 	s.log.Info("listening", "addr", lis.Addr().String(), "transport", transport)
 	return nil
+}
+
+// SetAddr changes the address used by the next Start (the admin page moves
+// services with it).
+func (s *Server) SetAddr(addr string) {
+	s.mu.Lock()
+	s.cfg.Addr = addr
+	s.mu.Unlock()
 }
 
 // Addr returns the listening address, or nil when stopped.
