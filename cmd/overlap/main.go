@@ -24,6 +24,7 @@ Usage:
   overlap serve orders [flags]     run the net.tcp PurchaseOrder service alone
   overlap bench echo [flags]       load-test an echo server
   overlap send orders [flags]      stream purchase orders to a net.tcp orders service
+  overlap bench orders [flags]     measure one-way messages/s and orders/s with C sessions
   overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
   overlap help [command]           show help
@@ -79,7 +80,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "echo" {
 			return benchEcho(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"bench: name a service to benchmark (echo)"}
+		if len(rest) > 0 && rest[0] == "orders" {
+			return benchOrders(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"bench: name a service to benchmark (echo, orders)"}
 	case "send":
 		if len(rest) > 0 && rest[0] == "orders" {
 			return sendOrders(ctx, rest[1:], stdout, stderr)

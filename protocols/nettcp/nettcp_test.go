@@ -26,7 +26,7 @@ const (
 	actionNF      = "http://example.org/ordernotfound"
 )
 
-func newEngine(t *testing.T) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	eng, err := engine.New(engine.Config{Loops: 2})
 	if err != nil {
@@ -168,7 +168,7 @@ func TestSeedShapedServer(t *testing.T) {
 }
 
 // startService runs a Service with the orders operations on a server.
-func startService(t *testing.T, eng *engine.Engine, h *Handler) (string, *server.Server) {
+func startService(t testing.TB, eng *engine.Engine, h *Handler) (string, *server.Server) {
 	t.Helper()
 	srv := server.New(eng, server.Config{Name: "orders", Addr: "127.0.0.1:0", Socket: h.SocketOptions()}, h)
 	if err := srv.Start(); err != nil {
