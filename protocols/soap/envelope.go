@@ -246,8 +246,8 @@ func (r *Reader) readText(add func([]byte) error) error {
 
 // ReadString reads the text content of the element last started and
 // consumes its end. With a Heap the string lives in it (valid until its
-// Reset; ErrQuotaExceeded when full); with nil it is allocated, up to
-// Limits' MaxToken bytes... of the reader's scratch (1024 by default).
+// Reset; ErrQuotaExceeded when full); with nil it is allocated, and may be
+// at most DefaultMaxToken (1024) bytes.
 func (r *Reader) ReadString(h *Heap) (string, error) {
 	if h != nil {
 		mark := len(h.buf)
