@@ -79,10 +79,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	c.Limits.FillSize = max(c.Limits.FillSize, 0)
-	if c.Limits.FillSize == 0 {
-		c.Limits.FillSize = soap.DefaultFillSize
-	}
 	if c.ReadSize <= 0 {
 		c.ReadSize = DefaultReadSize
 	}
