@@ -249,7 +249,10 @@ func (x *TextReader) scan() (tok Token, ok bool, err error) {
 			if end < 0 {
 				return Token{}, false, nil
 			}
-			name := bytes.TrimRight(b[2:end], " \t\r\n")
+			name := b[2:end]
+			for len(name) > 0 && isSpaceByte(name[len(name)-1]) {
+				name = name[:len(name)-1]
+			}
 			tok, err := x.endElement(name)
 			if err != nil {
 				return Token{}, false, err
@@ -328,7 +331,7 @@ func validName(n []byte) bool {
 	if len(n) == 0 || n[0] == '-' || n[0] == '.' || (n[0] >= '0' && n[0] <= '9') || n[0] == ':' || n[len(n)-1] == ':' {
 		return false
 	}
-	colons := 0
+	colons, ascii := 0, true
 	for _, c := range n {
 		switch c {
 		case ' ', '\t', '\r', '\n', '<', '>', '&', '=', '/', '"', '\'', '!', '?':
@@ -336,8 +339,11 @@ func validName(n []byte) bool {
 		case ':':
 			colons++
 		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
-	return colons <= 1 && utf8.Valid(n)
+	return colons <= 1 && (ascii || utf8.Valid(n))
 }
 
 func splitQName(q []byte) (prefix, local []byte) {
