@@ -348,6 +348,10 @@ func TestBadInputGetsFaultAndClose(t *testing.T) {
 			t.Errorf("%s: server sent %q", c.name, got)
 		}
 	}
+	// A truncated preamble, then the client stalls: closed, nothing said.
+	if got := rawSession(t, url, pre[:7]); len(got) != 0 {
+		t.Errorf("truncated preamble: server sent % x", got)
+	}
 	// Truncated envelope, then the client stalls: the idle timeout closes it.
 	full := msg(`<PurchaseOrderType xmlns="http://example.org"><quantity>1</quantity></PurchaseOrderType>`)
 	start := time.Now()
