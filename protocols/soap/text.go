@@ -62,6 +62,7 @@ type TextReader struct {
 	ns         []nsBind
 	raw        []rawAttr
 	attrs      []Attr
+	tok        Token // what Next returns a pointer to
 }
 
 // NewTextReader returns a reader of src with the given limits.
@@ -91,34 +92,36 @@ func (x *TextReader) syntax(format string, args ...any) error {
 }
 
 // Next returns the next token; see TokenReader.
-func (x *TextReader) Next() (Token, error) {
+func (x *TextReader) Next() (*Token, error) {
 	if x.err != nil {
-		return Token{}, x.err
+		return nil, x.err
 	}
 	if x.pendingEnd {
 		x.pendingEnd = false
-		return x.popEnd(), nil
+		x.tok = x.popEnd()
+		return &x.tok, nil
 	}
 	for {
 		tok, ok, err := x.scan()
 		if err != nil {
 			x.err = err
-			return Token{}, err
+			return nil, err
 		}
 		if ok {
-			return tok, nil
+			x.tok = tok
+			return &x.tok, nil
 		}
 		if x.eof {
 			if len(x.elems) > 0 || !x.rootSeen || x.r < x.w {
 				x.err = &SyntaxError{Offset: x.off + int64(x.w), Err: io.ErrUnexpectedEOF, Msg: "input ended inside the document"}
-				return Token{}, x.err
+				return nil, x.err
 			}
 			x.err = io.EOF
-			return Token{}, io.EOF
+			return nil, io.EOF
 		}
 		if err := x.fill(); err != nil {
 			x.err = err
-			return Token{}, err
+			return nil, err
 		}
 	}
 }
