@@ -104,3 +104,60 @@ func TestGenWSDLMatchesCheckedIn(t *testing.T) {
 		t.Fatal("overlap gen wsdl output differs from services/orders/purchaseorder_wsdl.go")
 	}
 }
+
+// TestWCFClientAgainstServeOrders: a stock WCF client on Mono (compiled with
+// mcs now, from services/orders/testdata/wcf) against the real binary:
+// streamed one-way orders, Order, OrderStatus, the typed OrderNotFound
+// fault. Skips without Mono, except under CI=true.
+func TestWCFClientAgainstServeOrders(t *testing.T) {
+	tool := func(env, name string) string {
+		if p := os.Getenv(env); p != "" {
+			return p
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found (scripts/deps/mono.sh); this test does not skip in CI", name)
+		}
+		t.Skipf("%s not found; scripts/deps/mono.sh installs Mono", name)
+		return ""
+	}
+	mcs, mono := tool("OVERLAP_MCS", "mcs"), tool("OVERLAP_MONO", "mono")
+	exe := filepath.Join(t.TempDir(), "client.exe")
+	src := "../services/orders/testdata/wcf/"
+	if out, err := exec.Command(mcs, "-nologo", "-out:"+exe, "-r:System.ServiceModel.dll", "-r:System.Runtime.Serialization.dll",
+		"-r:System.Xml.dll", src+"contract.cs", src+"client.cs").CombinedOutput(); err != nil {
+		t.Fatalf("mcs: %v\n%s", err, out)
+	}
+	cmd := exec.Command(binary, "serve", "orders", "--addr", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(t.TempDir(), "wcf.db"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || (strings.HasPrefix(sc.Text(), "host ") && !sc.Scan()) {
+		t.Fatal("no ready line")
+	}
+	m := readyLine.FindStringSubmatch(sc.Text())
+	if m == nil {
+		t.Fatalf("ready line %q", sc.Text())
+	}
+	out, err := exec.Command(mono, exe, fmt.Sprintf("net.tcp://%s/example", m[2]), "2", "50").CombinedOutput()
+	if err != nil {
+		t.Fatalf("WCF client: %v\n%s", err, out)
+	}
+	// The Order's id follows the streamed orders' unless it overtakes them.
+	if want := "streamed 100\nconfirmation "; !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "\nfault 99999\n") {
+		t.Fatalf("WCF client printed:\n%s", out)
+	}
+	for i := 1; i <= 100; i++ {
+		if !sc.Scan() || sc.Text() != fmt.Sprintf("%d, Widget", i) {
+			t.Fatalf("server line %d: %q", i, sc.Text())
+		}
+	}
+}

@@ -31,6 +31,7 @@ Usage:
   overlap records SUBCOMMAND       list, show, tail, export or count stored records
   overlap bench echo [flags]       load-test an echo server
   overlap bench record [flags]     measure records/s into a store
+  overlap bench orders [flags]     measure one-way messages/s and orders/s with C sessions
   overlap status [--admin ADDR]    what a running overlap serve is doing (its admin API)
   overlap gen wsdl FILE.wsdl       generate Go from a WSDL (types, service, client)
   overlap version                  print the version
@@ -96,7 +97,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) > 0 && rest[0] == "record" {
 			return benchRecord(ctx, rest[1:], stdout, stderr)
 		}
-		return usageError{"bench: name a service to benchmark (echo, record)"}
+		if len(rest) > 0 && rest[0] == "orders" {
+			return benchOrders(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"bench: name a service to benchmark (echo, record, orders)"}
 	case "send":
 		if len(rest) > 0 && rest[0] == "record" {
 			return sendRecord(ctx, rest[1:], stdout, stderr)

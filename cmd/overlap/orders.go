@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/overlap-go/overlap/engine"
+	"github.com/overlap-go/overlap/loadgen"
 	"github.com/overlap-go/overlap/protocols/nettcp"
 	"github.com/overlap-go/overlap/protocols/soap"
 	"github.com/overlap-go/overlap/services/orders"
@@ -25,6 +27,7 @@ type ordersFlags struct {
 	print      bool
 	idle       time.Duration
 	readSize   int
+	fillSize   int
 	store      *string // store URL (shared with the recorder in plain serve)
 }
 
@@ -33,7 +36,8 @@ func (f *ordersFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&f.path, prefix+"path", orders.DefaultPath, "orders service endpoint path (net.tcp://HOST:PORT/PATH)")
 	fs.BoolVar(&f.print, prefix+"print", true, "print \"quantity, productName\" for every streamed order on stdout, as the seed does")
 	fs.DurationVar(&f.idle, prefix+"idle-timeout", 2*time.Minute, "close a net.tcp session silent this long, mid-message or between messages")
-	fs.IntVar(&f.readSize, prefix+"read-size", soap.DefaultFillSize, "bytes per socket read and XML fill (the seed reads 128)")
+	fs.IntVar(&f.readSize, prefix+"read-size", nettcp.DefaultReadSize, "bytes per socket read")
+	fs.IntVar(&f.fillSize, prefix+"fill-size", soap.DefaultFillSize, "bytes per fill of the XML reader (the seed's WsFillReader uses 128)")
 }
 
 func (f *ordersFlags) service(stdout io.Writer) service {
@@ -41,7 +45,7 @@ func (f *ordersFlags) service(stdout io.Writer) service {
 	if f.print {
 		svc.Out = stdout
 	}
-	cfg := nettcp.Config{ReadSize: f.readSize, Limits: soap.Limits{FillSize: f.readSize}}
+	cfg := nettcp.Config{ReadSize: f.readSize, Limits: soap.Limits{FillSize: f.fillSize}}
 	h := orders.Handler(svc, f.path, cfg, f.idle, nil)
 	return f.withStore(service{name: "orders", addr: f.addr, h: h, sock: h.SocketOptions()}, svc)
 }
@@ -124,5 +128,98 @@ func sendOrders(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	d := time.Since(start)
 	fmt.Fprintf(stdout, "sent %d orders in %d messages in %v (%.0f orders/s); confirmation order %d, ships %s\n",
 		sent, (sent+*per-1)/(*per), d.Round(time.Millisecond), float64(sent)/d.Seconds(), conf.OrderID, conf.ExpectedShipDate)
+	return nil
+}
+
+func benchOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench orders", "overlap bench orders [--url net.tcp://HOST:PORT/PATH] [--sessions C] [--per-message K] [--duration D]", stderr)
+	url := fs.String("url", "net.tcp://127.0.0.1:8808/example", "the orders service's net.tcp URL")
+	sessions := fs.Int("sessions", 1, "concurrent net.tcp sessions")
+	per := fs.Int("per-message", 100, "purchase orders per one-way message")
+	duration := fs.Duration("duration", 5*time.Second, "how long each session sends")
+	loops := fs.Int("loops", 1, "client event loops")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *sessions <= 0 || *per <= 0 {
+		return usageError{"--sessions and --per-message must be > 0"}
+	}
+	eng, err := engine.New(engine.Config{Loops: *loops})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	// One body, encoded once and sent again and again: the client costs a
+	// copy per message, not an encoding.
+	var body []byte
+	for i := 0; i < *per; i++ {
+		o := orders.PurchaseOrderType{Quantity: int32(i + 1), ProductName: "Pencils, box of 12"}
+		body = o.AppendXML(body)
+	}
+	appendBody := func(b []byte) []byte { return append(b, body...) }
+	chans := make([]*nettcp.Channel, *sessions)
+	for i := range chans {
+		if chans[i], err = nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096}); err != nil {
+			for _, ch := range chans[:i] {
+				ch.Close()
+			}
+			return fmt.Errorf("session %d: %w", i, err)
+		}
+	}
+	var msgs, bytesOut atomic.Int64
+	var bar *loadgen.Bar
+	start := time.Now()
+	stopBar := make(chan struct{})
+	if !*quiet {
+		bar = loadgen.NewBar(stderr, *duration)
+		go func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					bar.Update(loadgen.Progress{Elapsed: time.Since(start), Messages: msgs.Load(), Bytes: bytesOut.Load()})
+				case <-stopBar:
+					return
+				}
+			}
+		}()
+	}
+	deadline := start.Add(*duration)
+	errs := make(chan error, *sessions)
+	h := &soap.Headers{Action: orders.ActionOrder}
+	for _, ch := range chans {
+		go func(ch *nettcp.Channel) {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if err := ch.Send(h, appendBody); err != nil {
+					ch.Close()
+					errs <- err
+					return
+				}
+				msgs.Add(1)
+				bytesOut.Add(int64(len(body)))
+			}
+			// The server answers End once it has read every message.
+			errs <- ch.Close()
+		}(ch)
+	}
+	var first error
+	for range chans {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	d := time.Since(start)
+	close(stopBar)
+	if bar != nil {
+		bar.Done()
+	}
+	if first != nil {
+		return first
+	}
+	m := msgs.Load()
+	fmt.Fprintf(stdout, "sessions %d, %d orders per message: %d messages, %d orders in %v\n", *sessions, *per, m, m*int64(*per), d.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%.0f messages/s, %.0f orders/s, %.1f MB/s of body\n", float64(m)/d.Seconds(), float64(m*int64(*per))/d.Seconds(), float64(bytesOut.Load())/d.Seconds()/1e6)
 	return nil
 }

@@ -342,7 +342,7 @@ func (g *gen) client(pt *portType) {
 		g.p("if ok && t.Name.Is(soap.NSEnvelope, \"Fault\") {")
 		g.p("var declared interface{ setReason(string) }")
 		g.p("var typed error")
-		g.p("f, err := m.Body.ReadFault(func(r *soap.Reader, t soap.Token) error {")
+		g.p("f, err := m.Body.ReadFault(func(r *soap.Reader, t *soap.Token) error {")
 		for _, f := range op.Faults {
 			g.p("if t.Name.Is(Namespace, %q) {", f.Elem.Name)
 			g.p("d := &%s{}", faultType(f))

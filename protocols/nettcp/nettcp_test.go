@@ -26,7 +26,7 @@ const (
 	actionNF      = "http://example.org/ordernotfound"
 )
 
-func newEngine(t *testing.T) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	eng, err := engine.New(engine.Config{Loops: 2})
 	if err != nil {
@@ -168,7 +168,7 @@ func TestSeedShapedServer(t *testing.T) {
 }
 
 // startService runs a Service with the orders operations on a server.
-func startService(t *testing.T, eng *engine.Engine, h *Handler) (string, *server.Server) {
+func startService(t testing.TB, eng *engine.Engine, h *Handler) (string, *server.Server) {
 	t.Helper()
 	srv := server.New(eng, server.Config{Name: "orders", Addr: "127.0.0.1:0", Socket: h.SocketOptions()}, h)
 	if err := srv.Start(); err != nil {
@@ -348,6 +348,10 @@ func TestBadInputGetsFaultAndClose(t *testing.T) {
 			t.Errorf("%s: server sent %q", c.name, got)
 		}
 	}
+	// A truncated preamble, then the client stalls: closed, nothing said.
+	if got := rawSession(t, url, pre[:7]); len(got) != 0 {
+		t.Errorf("truncated preamble: server sent % x", got)
+	}
 	// Truncated envelope, then the client stalls: the idle timeout closes it.
 	full := msg(`<PurchaseOrderType xmlns="http://example.org"><quantity>1</quantity></PurchaseOrderType>`)
 	start := time.Now()
@@ -391,5 +395,51 @@ func TestParseURL(t *testing.T) {
 	}
 	if _, _, err := ParseURL("http://h/x"); err == nil {
 		t.Error("http URL accepted")
+	}
+}
+
+// TestSingletonUnsized: WCF's streamed transfer mode. One message comes as
+// chunks of an unsized envelope, then End; the reply goes back the same way.
+func TestSingletonUnsized(t *testing.T) {
+	eng := newEngine(t)
+	rec := &recorder{}
+	svc := ordersService(rec)
+	url, _ := startService(t, eng, &Handler{Path: "/example", Config: Config{Singleton: true},
+		Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
+	env := soap.AppendEnvelopeStart(nil, &soap.Headers{Action: actionPO, MessageID: "urn:uuid:2", ReplyTo: soap.Anonymous})
+	env = soap.AppendEnvelopeEnd(orders(3)(env))
+	wire := nmf.AppendPreamble(nil, nmf.ModeSingletonUnsized, url, nmf.EncodingSoap12UTF8)
+	wire = nmf.AppendUnsizedEnvelopeStart(wire)
+	for p := env; len(p) > 0; p = p[min(len(p), 100):] {
+		wire = nmf.AppendChunk(wire, p[:min(len(p), 100)])
+	}
+	wire = nmf.AppendEnd(nmf.AppendUnsizedEnvelopeEnd(wire))
+	got := rawSession(t, url, wire)
+	var d nmf.Decoder
+	var kinds []nmf.Kind
+	var body []byte
+	for p := got; ; {
+		r, n, err := d.Next(p)
+		p = p[n:]
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind == nmf.KindNone {
+			break
+		}
+		if r.Kind == nmf.KindEnvelopeData {
+			body = append(body, r.Data...)
+			continue
+		}
+		kinds = append(kinds, r.Kind)
+	}
+	want := []nmf.Kind{nmf.KindPreambleAck, nmf.KindEnvelopeStart, nmf.KindEnvelopeEnd, nmf.KindEnd}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) || !bytes.Contains(body, []byte("<orderID>3</orderID>")) || !bytes.Contains(body, []byte("urn:uuid:2")) {
+		t.Fatalf("server sent %v, body %q", kinds, body)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.lines) != 3 {
+		t.Fatalf("recorded %q", rec.lines)
 	}
 }

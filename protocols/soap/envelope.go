@@ -63,13 +63,13 @@ func (r *Reader) Reset(src io.Reader) {
 }
 
 // next returns the next token, counting depth.
-func (r *Reader) next() (Token, error) {
+func (r *Reader) next() (*Token, error) {
 	t, err := r.tok.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) && r.depth > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		return t, err
+		return &noToken, err
 	}
 	switch t.Kind {
 	case StartElement:
@@ -177,10 +177,15 @@ func (r *Reader) readAddress(dst *string) error {
 	}
 }
 
+// noToken is what a failed read returns: never nil, so callers may look
+// at it.
+var noToken Token
+
 // NextChild returns the next child element's start of the element last
 // started, skipping whitespace; ok is false at that element's end, which it
-// consumes. Text other than whitespace between elements is a fault.
-func (r *Reader) NextChild() (Token, bool, error) {
+// consumes. Text other than whitespace between elements is a fault. The
+// token is valid until the next read.
+func (r *Reader) NextChild() (*Token, bool, error) {
 	for {
 		t, err := r.next()
 		if err != nil {
@@ -246,8 +251,8 @@ func (r *Reader) readText(add func([]byte) error) error {
 
 // ReadString reads the text content of the element last started and
 // consumes its end. With a Heap the string lives in it (valid until its
-// Reset; ErrQuotaExceeded when full); with nil it is allocated, up to
-// Limits' MaxToken bytes... of the reader's scratch (1024 by default).
+// Reset; ErrQuotaExceeded when full); with nil it is allocated, and may be
+// at most DefaultMaxToken (1024) bytes.
 func (r *Reader) ReadString(h *Heap) (string, error) {
 	if h != nil {
 		mark := len(h.buf)

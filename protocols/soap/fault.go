@@ -94,7 +94,7 @@ func AppendFault(b []byte, f *Fault) []byte {
 // ReadFault reads a Fault element whose start NextChild has just returned.
 // Each element of the Detail is passed to detail (nil skips them), which
 // must consume it entirely (a generated decoder, or Skip).
-func (r *Reader) ReadFault(detail func(r *Reader, start Token) error) (*Fault, error) {
+func (r *Reader) ReadFault(detail func(r *Reader, start *Token) error) (*Fault, error) {
 	f := &Fault{}
 	for {
 		t, ok, err := r.NextChild()

@@ -232,7 +232,7 @@ func TestFaultRoundTrip(t *testing.T) {
 		t.Fatalf("first body element: %v %v", ok, err)
 	}
 	var id uint64
-	got, err := r.ReadFault(func(r *Reader, start Token) error {
+	got, err := r.ReadFault(func(r *Reader, start *Token) error {
 		if !start.Name.Is(nsPO, "OrderNotFoundFaultType") {
 			return r.Skip()
 		}

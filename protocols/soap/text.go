@@ -62,6 +62,7 @@ type TextReader struct {
 	ns         []nsBind
 	raw        []rawAttr
 	attrs      []Attr
+	tok        Token // what Next returns a pointer to
 }
 
 // NewTextReader returns a reader of src with the given limits.
@@ -91,34 +92,36 @@ func (x *TextReader) syntax(format string, args ...any) error {
 }
 
 // Next returns the next token; see TokenReader.
-func (x *TextReader) Next() (Token, error) {
+func (x *TextReader) Next() (*Token, error) {
 	if x.err != nil {
-		return Token{}, x.err
+		return nil, x.err
 	}
 	if x.pendingEnd {
 		x.pendingEnd = false
-		return x.popEnd(), nil
+		x.tok = x.popEnd()
+		return &x.tok, nil
 	}
 	for {
 		tok, ok, err := x.scan()
 		if err != nil {
 			x.err = err
-			return Token{}, err
+			return nil, err
 		}
 		if ok {
-			return tok, nil
+			x.tok = tok
+			return &x.tok, nil
 		}
 		if x.eof {
 			if len(x.elems) > 0 || !x.rootSeen || x.r < x.w {
 				x.err = &SyntaxError{Offset: x.off + int64(x.w), Err: io.ErrUnexpectedEOF, Msg: "input ended inside the document"}
-				return Token{}, x.err
+				return nil, x.err
 			}
 			x.err = io.EOF
-			return Token{}, io.EOF
+			return nil, io.EOF
 		}
 		if err := x.fill(); err != nil {
 			x.err = err
-			return Token{}, err
+			return nil, err
 		}
 	}
 }
@@ -249,7 +252,10 @@ func (x *TextReader) scan() (tok Token, ok bool, err error) {
 			if end < 0 {
 				return Token{}, false, nil
 			}
-			name := bytes.TrimRight(b[2:end], " \t\r\n")
+			name := b[2:end]
+			for len(name) > 0 && isSpaceByte(name[len(name)-1]) {
+				name = name[:len(name)-1]
+			}
 			tok, err := x.endElement(name)
 			if err != nil {
 				return Token{}, false, err
@@ -328,7 +334,7 @@ func validName(n []byte) bool {
 	if len(n) == 0 || n[0] == '-' || n[0] == '.' || (n[0] >= '0' && n[0] <= '9') || n[0] == ':' || n[len(n)-1] == ':' {
 		return false
 	}
-	colons := 0
+	colons, ascii := 0, true
 	for _, c := range n {
 		switch c {
 		case ' ', '\t', '\r', '\n', '<', '>', '&', '=', '/', '"', '\'', '!', '?':
@@ -336,8 +342,11 @@ func validName(n []byte) bool {
 		case ':':
 			colons++
 		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
-	return colons <= 1 && utf8.Valid(n)
+	return colons <= 1 && (ascii || utf8.Valid(n))
 }
 
 func splitQName(q []byte) (prefix, local []byte) {

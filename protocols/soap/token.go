@@ -64,8 +64,9 @@ func (t *Token) Attr(space, local string) ([]byte, bool) {
 // element closed and the input ended) Next returns io.EOF; input that ends
 // early is io.ErrUnexpectedEOF.
 type TokenReader interface {
-	// Next returns the next token.
-	Next() (Token, error)
+	// Next returns the next token. It points into the reader and, like
+	// its slices, is valid only until the next call.
+	Next() (*Token, error)
 	// Reset starts reading a new document from src, keeping buffers.
 	Reset(src io.Reader)
 }

@@ -458,7 +458,7 @@ func (c IPurchaseOrderClient) Order(in *PurchaseOrderType) (*OrderConfirmationTy
 	if ok && t.Name.Is(soap.NSEnvelope, "Fault") {
 		var declared interface{ setReason(string) }
 		var typed error
-		f, err := m.Body.ReadFault(func(r *soap.Reader, t soap.Token) error {
+		f, err := m.Body.ReadFault(func(r *soap.Reader, t *soap.Token) error {
 			return r.Skip()
 		})
 		if err != nil {
@@ -508,7 +508,7 @@ func (c IPurchaseOrderClient) OrderStatus(in *GetOrderStatusType) (*GetOrderStat
 	if ok && t.Name.Is(soap.NSEnvelope, "Fault") {
 		var declared interface{ setReason(string) }
 		var typed error
-		f, err := m.Body.ReadFault(func(r *soap.Reader, t soap.Token) error {
+		f, err := m.Body.ReadFault(func(r *soap.Reader, t *soap.Token) error {
 			if t.Name.Is(Namespace, "OrderNotFoundFaultType") {
 				d := &OrderNotFoundFault{}
 				declared, typed = d, d

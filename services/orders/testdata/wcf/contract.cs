@@ -120,6 +120,7 @@ namespace Overlap.Wcf
 			var enc = new TextMessageEncodingBindingElement(MessageVersion.Soap12WSAddressing10, System.Text.Encoding.UTF8);
 			var tcp = new TcpTransportBindingElement();
 			tcp.MaxReceivedMessageSize = 64L << 20;
+			tcp.ListenBacklog = 1000; // the default, 10, resets a burst of 100 sessions
 			var b = new CustomBinding(enc, tcp);
 			b.SendTimeout = b.ReceiveTimeout = b.OpenTimeout = b.CloseTimeout = TimeSpan.FromSeconds(30);
 			return b;

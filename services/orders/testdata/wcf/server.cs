@@ -3,8 +3,11 @@
 // net.tcp://127.0.0.1:PORT/example, and the one-way stream at
 // net.tcp://127.0.0.1:PORT2/stream (Mono cannot share a port between
 // endpoints), which counts the PurchaseOrderType elements of each body as
-// it reads them. Usage: server.exe PORT PORT2. Prints "ready" when
-// listening and "received N SUM" per streamed message.
+// it reads them. Usage: server.exe PORT PORT2 [quiet]. Prints "ready" when
+// listening and "received N SUM" per streamed message; with quiet, only the
+// totals, for each line read on stdin, until stdin closes (benchmarks):
+// "total MESSAGES ORDERS SECONDS" where SECONDS is the time from the first
+// streamed message read to the last.
 using System;
 using System.ServiceModel;
 using System.ServiceModel.Channels;
@@ -17,6 +20,9 @@ namespace Overlap.Wcf
 	public class Service : IPurchaseOrder, IPurchaseOrderStream
 	{
 		int next;
+		public bool Quiet;
+		public long Messages, Elements, FirstTicks, LastTicks;
+		public System.Diagnostics.Stopwatch Clock = System.Diagnostics.Stopwatch.StartNew();
 
 		public OrderResponse Order(OrderRequest request)
 		{
@@ -46,7 +52,13 @@ namespace Overlap.Wcf
 				r.MoveToContent();
 				n++;
 			}
-			Console.WriteLine("received {0} {1}", n, total);
+			var now = Clock.ElapsedTicks;
+			Interlocked.CompareExchange(ref FirstTicks, now, 0);
+			Interlocked.Exchange(ref LastTicks, now);
+			Interlocked.Increment(ref Messages);
+			Interlocked.Add(ref Elements, n);
+			if (!Quiet)
+				Console.WriteLine("received {0} {1}", n, total);
 		}
 	}
 
@@ -54,12 +66,22 @@ namespace Overlap.Wcf
 	{
 		public static int Main(string[] args)
 		{
-			var host = new ServiceHost(new Service());
+			var svc = new Service { Quiet = args.Length > 2 && args[2] == "quiet" };
+			var host = new ServiceHost(svc);
+			// The defaults (10 sessions) refuse a burst of 100 sessions.
+			var throttle = host.Description.Behaviors.Find<System.ServiceModel.Description.ServiceThrottlingBehavior>();
+			if (throttle == null) {
+				throttle = new System.ServiceModel.Description.ServiceThrottlingBehavior();
+				host.Description.Behaviors.Add(throttle);
+			}
+			throttle.MaxConcurrentSessions = throttle.MaxConcurrentCalls = throttle.MaxConcurrentInstances = 1000;
 			host.AddServiceEndpoint(typeof(IPurchaseOrder), Bindings.Text(), "net.tcp://127.0.0.1:" + args[0] + "/example");
 			host.AddServiceEndpoint(typeof(IPurchaseOrderStream), Bindings.Text(), "net.tcp://127.0.0.1:" + args[1] + "/stream");
 			host.Open();
 			Console.WriteLine("ready");
-			Console.In.ReadLine(); // until stdin closes
+			while (Console.In.ReadLine() != null) // until stdin closes
+				Console.WriteLine("total {0} {1} {2:F3}", svc.Messages, svc.Elements,
+					(double) (svc.LastTicks - svc.FirstTicks) / System.Diagnostics.Stopwatch.Frequency);
 			host.Close();
 			return 0;
 		}
