@@ -25,6 +25,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,6 +115,7 @@ type Server struct {
 type entryState struct {
 	Entry
 	lastErr string
+	busy    bool // a start or stop is under way (without s.mu held)
 }
 
 // New returns an admin server; Start listens.
@@ -231,6 +233,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'")
 		h.Set("Referrer-Policy", "no-referrer")
+		if s.cfg.Token == "" && !loopbackHost(r.Host) {
+			// Without a token only loopback can reach us; a page whose name
+			// was rebound to 127.0.0.1 still sends its own name here.
+			apiError(w, http.StatusForbidden, "this admin page answers only to a loopback host name or address (got Host "+r.Host+")")
+			return
+		}
 		if tok := s.cfg.Token; tok != "" {
 			if q := r.URL.Query().Get("token"); q != "" && r.Method == http.MethodGet && r.URL.Path == "/" {
 				if !equal(q, tok) {
@@ -256,6 +264,20 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback:
+// localhost or a loopback address, with any port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -372,23 +394,9 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.status())
 }
 
-func (s *Server) entry(w http.ResponseWriter, r *http.Request) *entryState {
-	s.mu.Lock()
-	e := s.services[r.PathValue("name")]
-	s.mu.Unlock()
-	if e == nil {
-		apiError(w, http.StatusNotFound, fmt.Sprintf("no service %q", r.PathValue("name")))
-	}
-	return e
-}
-
 // apiStart starts a service, on a new address if the body says
 // {"addr": "HOST:PORT"}.
 func (s *Server) apiStart(w http.ResponseWriter, r *http.Request) {
-	e := s.entry(w, r)
-	if e == nil {
-		return
-	}
 	var req struct {
 		Addr string `json:"addr"`
 	}
@@ -398,51 +406,77 @@ func (s *Server) apiStart(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e.Service.Addr() != nil {
-		apiError(w, http.StatusConflict, e.Name+" is already running")
-		return
-	}
-	if req.Addr != "" && req.Addr != e.Addr {
+	if req.Addr != "" {
 		if _, _, err := net.SplitHostPort(req.Addr); err != nil {
 			apiError(w, http.StatusBadRequest, fmt.Sprintf("address %q: %v", req.Addr, err))
 			return
 		}
-		mv, ok := e.Service.(addrSetter)
-		if !ok {
-			apiError(w, http.StatusBadRequest, e.Name+" cannot change its address while overlap runs")
-			return
+	}
+	s.change(w, r, func(e *entryState) (int, error) {
+		if e.Service.Addr() != nil {
+			return http.StatusConflict, errors.New(e.Name + " is already running")
 		}
-		mv.SetAddr(req.Addr)
-		e.Addr = req.Addr
-	}
-	if err := e.Service.Start(); err != nil {
-		e.lastErr = err.Error()
-		s.log.Warn("start failed", "name", e.Name, "err", err)
-		apiError(w, http.StatusConflict, err.Error())
-		return
-	}
-	e.lastErr = ""
-	s.log.Info("started from the admin page", "name", e.Name, "addr", e.Service.Addr().String())
-	writeJSON(w, s.serviceStatusLocked(e))
+		if req.Addr != "" && req.Addr != e.Addr {
+			mv, ok := e.Service.(addrSetter)
+			if !ok {
+				return http.StatusBadRequest, errors.New(e.Name + " cannot change its address while overlap runs")
+			}
+			mv.SetAddr(req.Addr)
+			s.mu.Lock()
+			e.Addr = req.Addr
+			s.mu.Unlock()
+		}
+		if err := e.Service.Start(); err != nil {
+			s.log.Warn("start failed", "name", e.Name, "err", err)
+			return http.StatusConflict, err
+		}
+		s.log.Info("started from the admin page", "name", e.Name, "addr", e.Service.Addr().String())
+		return 0, nil
+	})
 }
 
 func (s *Server) apiStop(w http.ResponseWriter, r *http.Request) {
-	e := s.entry(w, r)
-	if e == nil {
+	s.change(w, r, func(e *entryState) (int, error) {
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		if err := e.Service.Stop(ctx); err != nil {
+			return http.StatusInternalServerError, err
+		}
+		s.log.Info("stopped from the admin page", "name", e.Name)
+		return 0, nil
+	})
+}
+
+// change runs a start or stop of one service without holding s.mu (a
+// recorder's stop can take as long as its store needs to commit), one at a
+// time per service, and answers with the service's status or the error.
+func (s *Server) change(w http.ResponseWriter, r *http.Request, do func(e *entryState) (int, error)) {
+	s.mu.Lock()
+	e := s.services[r.PathValue("name")]
+	switch {
+	case e == nil:
+		s.mu.Unlock()
+		apiError(w, http.StatusNotFound, fmt.Sprintf("no service %q", r.PathValue("name")))
+		return
+	case e.busy:
+		s.mu.Unlock()
+		apiError(w, http.StatusConflict, e.Name+" is already starting or stopping")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
+	e.busy = true
+	s.mu.Unlock()
+	code, err := do(e)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := e.Service.Stop(ctx); err != nil {
-		apiError(w, http.StatusInternalServerError, err.Error())
+	e.busy = false
+	if err != nil {
+		if code == http.StatusConflict && e.Service.Addr() == nil {
+			e.lastErr = err.Error()
+		}
+		apiError(w, code, err.Error())
 		return
 	}
 	e.lastErr = ""
-	s.log.Info("stopped from the admin page", "name", e.Name)
 	writeJSON(w, s.serviceStatusLocked(e))
 }
 

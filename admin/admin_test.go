@@ -182,3 +182,21 @@ func TestIsText(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusesForeignHostWithoutToken: a page whose name was rebound to
+// 127.0.0.1 sends its own Host; without a token only loopback names pass.
+func TestRefusesForeignHostWithoutToken(t *testing.T) {
+	_, base := startAdmin(t, "127.0.0.1:0", "")
+	for host, want := range map[string]int{"evil.example:8080": 403, "localhost:8080": 200, "127.0.0.1": 200, "[::1]:80": 200} {
+		req, _ := http.NewRequest("GET", base+"/api/session", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}

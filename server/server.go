@@ -164,10 +164,12 @@ func (s *Server) accepted(c *socket.Socket, err error) {
 		c.Close()
 		return
 	}
+	// Before the socket is visible to Stop, so that its close always
+	// reaches forget.
+	c.SetOnClosed(s.forgetFn)
 	s.conns[c] = struct{}{}
 	s.postAcceptsLocked()
 	s.mu.Unlock()
-	c.SetOnClosed(s.forgetFn)
 	s.h.ServeSocket(c)
 }
 

@@ -12,9 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 )
 
 // BatchConfig tunes a Batcher. Zero fields take the defaults.
@@ -52,6 +56,7 @@ type Batcher[T any] struct {
 	waiters   []func()
 	progress  chan struct{} // closed and replaced at each commit
 	closed    bool
+	closeErr  error           // what Close reported
 	abort     context.Context // done when Close gives up retrying
 	cancel    context.CancelFunc
 
@@ -59,8 +64,8 @@ type Batcher[T any] struct {
 	done chan struct{}
 
 	stats struct {
-		records, bytes, commits, failures atomic.Int64
-		commitNanos                       atomic.Int64 // of the last commit
+		records, bytes, commits, failures, rejected atomic.Int64
+		commitNanos                                 atomic.Int64 // of the last commit
 	}
 }
 
@@ -89,7 +94,8 @@ func newBatcher[T any](name string, commit func(context.Context, []T) error, siz
 	return b
 }
 
-// ErrClosed is returned by Add and Flush after Close.
+// ErrClosed is returned by Add after Close, and by Flush when Close gave
+// up on rows it was waiting for.
 var ErrClosed = errors.New("store: batcher closed")
 
 // Add queues r for commit; the batcher owns r from then on. It reports
@@ -170,7 +176,9 @@ func (b *Batcher[T]) Close(ctx context.Context) error {
 	if b.closed {
 		b.mu.Unlock()
 		<-b.done
-		return nil
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.closeErr
 	}
 	b.closed = true
 	waiters := b.waiters
@@ -189,14 +197,15 @@ func (b *Batcher[T]) Close(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if left := b.added - b.committed; left > 0 {
-		return fmt.Errorf("store: %d records not committed to %s: %w", left, b.name, ctx.Err())
+		b.closeErr = fmt.Errorf("store: %d records not committed to %s: %w", left, b.name, ctx.Err())
 	}
-	return nil
+	return b.closeErr
 }
 
 // Stats is a snapshot of a batcher's counters.
 type Stats struct {
 	Records, Bytes, Commits, Failures int64 // committed so far
+	Rejected                          int64 // rows the store refused for good (dropped, logged)
 	Pending                           int64 // bytes waiting for their commit
 	LastCommit                        time.Duration
 }
@@ -208,7 +217,7 @@ func (b *Batcher[T]) Stats() Stats {
 	b.mu.Unlock()
 	return Stats{
 		Records: b.stats.records.Load(), Bytes: b.stats.bytes.Load(),
-		Commits: b.stats.commits.Load(), Failures: b.stats.failures.Load(),
+		Commits: b.stats.commits.Load(), Failures: b.stats.failures.Load(), Rejected: b.stats.rejected.Load(),
 		Pending: pending, LastCommit: time.Duration(b.stats.commitNanos.Load()),
 	}
 }
@@ -295,6 +304,17 @@ func (b *Batcher[T]) commit(batch []T) bool {
 			return true
 		}
 		b.stats.failures.Add(1)
+		if permanent(err) {
+			// Retrying would wedge everything queued behind these rows:
+			// find the rows the store refuses, and commit the rest.
+			if len(batch) > 1 {
+				h := len(batch) / 2
+				return b.commit(batch[:h]) && b.commit(batch[h:])
+			}
+			b.stats.rejected.Add(1)
+			b.log.Error("the store refuses a row for good; it is dropped", "err", err)
+			return true
+		}
 		if b.abort.Err() != nil {
 			b.log.Error("giving up on the store at shutdown", "records_lost", len(batch), "err", err)
 			return false
@@ -323,4 +343,24 @@ func (b *Batcher[T]) WakeWaiters() {
 	for _, fn := range w {
 		fn()
 	}
+}
+
+// permanent reports whether err is the store refusing these rows for good
+// (bad data, a constraint, a value too big), as opposed to an outage that
+// retrying will outlast.
+func permanent(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 22: data exception (a NUL in text, a bad encoding); 23:
+		// integrity constraint; 54000: program limit exceeded.
+		return strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23") || pg.Code == "54000"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 18, 19, 20: // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH
+			return true
+		}
+	}
+	return false
 }

@@ -58,8 +58,9 @@ func NewOrderLog(st Orders, cfg BatchConfig) *OrderLog {
 }
 
 // Add assigns o an id and queues it for commit. When the queue is full it
-// waits for room (bounded by ctx): the caller, a session's goroutine, stops
-// reading its client meanwhile.
+// waits for room, for as long as ctx allows: the caller, a session's
+// goroutine, stops reading its client meanwhile. Once Add returns an id the
+// order is queued and will be stored, even if ctx ended while waiting.
 func (l *OrderLog) Add(ctx context.Context, o *Order) (int64, error) {
 	l.mu.Lock()
 	if l.next == l.end {
@@ -86,7 +87,6 @@ func (l *OrderLog) Add(ctx context.Context, o *Order) (int64, error) {
 		select {
 		case <-ready:
 		case <-ctx.Done():
-			return o.ID, ctx.Err() // queued all the same: it will be stored
 		}
 	}
 	return o.ID, nil

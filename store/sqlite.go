@@ -15,7 +15,7 @@ import (
 	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (batcher.go names its errors)
 )
 
 // sqliteMigrations are applied in order; user_version counts those done.

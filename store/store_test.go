@@ -331,3 +331,23 @@ func TestOrderLog(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresRefusesNULWithoutWedging: PostgreSQL text cannot hold a NUL;
+// such a record is dropped (and counted), the rest is stored.
+func TestPostgresRefusesNULWithoutWedging(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, storetest.PostgresURL(t))
+	b := store.NewBatcher(st, store.BatchConfig{})
+	b.Add(rec("10.0.0.1", 1, "good", time.Now()))
+	b.Add(rec("10.0.0.1\x00", 2, "bad address", time.Now()))
+	b.Add(rec("10.0.0.1", 3, "good too", time.Now()))
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := b.Flush(fctx); err != nil {
+		t.Fatalf("a refused record wedged the batcher: %v", err)
+	}
+	if n, err := st.Count(ctx, store.Filter{}); err != nil || n != 2 || b.Stats().Rejected != 1 {
+		t.Fatalf("stored %d, rejected %d, %v", n, b.Stats().Rejected, err)
+	}
+	b.Close(ctx)
+}

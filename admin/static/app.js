@@ -210,8 +210,11 @@ async function refreshOrders() {
   return true;
 }
 
-async function watchOrders() {
-  if (await refreshOrders()) setInterval(refreshOrders, 2000);
+// The orders panel appears once /api/orders answers, and keeps refreshing;
+// a failed load is tried again rather than hiding the panel for good.
+function watchOrders() {
+  refreshOrders();
+  setInterval(refreshOrders, 2000);
 }
 
 // ---- live ----

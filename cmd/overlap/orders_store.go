@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/overlap-go/overlap/engine"
@@ -58,7 +59,10 @@ func (f *ordersFlags) withStore(s service, svc *orders.Service) service {
 type orderStore struct{ log *store.OrderLog }
 
 func (s orderStore) Add(ctx context.Context, o orders.Order) (uint32, error) {
-	id, err := s.log.Add(ctx, &store.Order{Quantity: o.Quantity, ProductName: o.ProductName, Status: o.Status})
+	// PostgreSQL text cannot hold a NUL, which XML text can carry: keep the
+	// order, with U+FFFD in its place.
+	name := strings.ReplaceAll(o.ProductName, "\x00", "\uFFFD")
+	id, err := s.log.Add(ctx, &store.Order{Quantity: o.Quantity, ProductName: name, Status: o.Status})
 	if err == nil && id > math.MaxUint32 {
 		err = fmt.Errorf("orders: order id %d passes the protocol's 32 bits", id)
 	}

@@ -19,6 +19,10 @@ import (
 	"github.com/overlap-go/overlap/store"
 )
 
+// maxMaxBody bounds --max-body well below what one SQLite or PostgreSQL
+// value can hold (1 GB).
+const maxMaxBody = 512 << 20
+
 // recordFlags are the recorder's flags, shared by `serve` and `serve record`.
 type recordFlags struct {
 	addr        string
@@ -44,6 +48,9 @@ func (f *recordFlags) service() (service, error) {
 	fr, err := framing.ParseFraming(f.framing)
 	if err != nil {
 		return service{}, usageError{"--framing: " + err.Error()}
+	}
+	if f.maxBody <= 0 || f.maxBody > maxMaxBody {
+		return service{}, usageError{fmt.Sprintf("--max-body: want 1 to %d bytes (the stores keep at most 1 GB a value)", maxMaxBody)}
 	}
 	var st store.Store
 	var svc *record.Service

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/overlap-go/overlap/admin"
 	"github.com/overlap-go/overlap/store"
@@ -207,7 +208,7 @@ func preview(b []byte, size int64) string {
 func printRecord(w io.Writer, r *store.Record) {
 	fmt.Fprintf(w, "id:          %d\nreceived:    %s\nclient:      %s\nserver:      %s\nsize:        %d\nended:       %s\n",
 		r.ID, r.ReceivedAt.Format(time.RFC3339Nano), net2(r.ClientIP, r.ClientPort), r.ServerAddr, r.Size, r.End)
-	if admin.IsText(r.Body) {
+	if terminalSafe(r.Body) {
 		fmt.Fprintf(w, "body (text):\n%s", r.Body)
 		if len(r.Body) > 0 && r.Body[len(r.Body)-1] != '\n' {
 			fmt.Fprintln(w)
@@ -229,8 +230,12 @@ type exportRow struct {
 	Body       []byte    `json:"body_base64"` // encoding/json writes []byte as base64
 }
 
-// export writes the selected records oldest first, a page at a time so
-// memory stays bounded whatever the table's size.
+// exportBatchBytes bounds the bodies export holds at once.
+const exportBatchBytes = 8 << 20
+
+// export writes the selected records oldest first. It reads a page of
+// records without bodies, then their bodies a few at a time, so memory
+// stays bounded by exportBatchBytes (or one body) whatever the table holds.
 func export(ctx context.Context, st store.Store, f store.Filter, format string, w io.Writer) error {
 	const page = 256
 	left := f.Limit
@@ -240,39 +245,53 @@ func export(ctx context.Context, st store.Store, f store.Filter, format string, 
 	if format == "csv" {
 		cw.Write([]string{"id", "received_at", "client_ip", "client_port", "server_addr", "size", "ended", "body_base64"})
 	}
+	write := func(r *store.Record) error {
+		if format == "csv" {
+			cw.Write([]string{strconv.FormatInt(r.ID, 10), r.ReceivedAt.Format(time.RFC3339Nano), r.ClientIP,
+				strconv.Itoa(r.ClientPort), r.ServerAddr, strconv.FormatInt(r.Size, 10), string(r.End),
+				base64.StdEncoding.EncodeToString(r.Body)})
+			cw.Flush()
+			return cw.Error()
+		}
+		return enc.Encode(exportRow{r.ID, r.ReceivedAt, r.ClientIP, r.ClientPort, r.ServerAddr, r.Size, r.End, r.Body})
+	}
 	for {
-		f.Limit = page
+		f.Limit, f.BodyLimit = page, -1
 		if left > 0 {
 			f.Limit = min(page, left)
 		}
-		rs, err := st.Query(ctx, f)
+		meta, err := st.Query(ctx, f)
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
-			if format == "csv" {
-				cw.Write([]string{strconv.FormatInt(r.ID, 10), r.ReceivedAt.Format(time.RFC3339Nano), r.ClientIP,
-					strconv.Itoa(r.ClientPort), r.ServerAddr, strconv.FormatInt(r.Size, 10), string(r.End),
-					base64.StdEncoding.EncodeToString(r.Body)})
-				continue
+		// Bodies for runs of records whose sizes add up to the batch bound.
+		for i := 0; i < len(meta); {
+			n, bytes := 0, int64(0)
+			for i+n < len(meta) && (n == 0 || bytes+meta[i+n].Size <= exportBatchBytes) {
+				bytes += meta[i+n].Size
+				n++
 			}
-			if err := enc.Encode(exportRow{r.ID, r.ReceivedAt, r.ClientIP, r.ClientPort, r.ServerAddr, r.Size, r.End, r.Body}); err != nil {
+			rs, err := st.Query(ctx, store.Filter{AfterID: meta[i].ID - 1, Ascending: true, Limit: n,
+				Since: f.Since, Until: f.Until, ClientIP: f.ClientIP, MinSize: f.MinSize, MaxSize: f.MaxSize})
+			if err != nil {
 				return err
 			}
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
+			for k := range rs {
+				if err := write(&rs[k]); err != nil {
+					return err
+				}
+			}
+			i += n
 		}
 		if left > 0 {
-			if left -= len(rs); left <= 0 {
+			if left -= len(meta); left <= 0 {
 				return nil
 			}
 		}
-		if len(rs) < f.Limit {
+		if len(meta) < f.Limit {
 			return nil
 		}
-		f.AfterID = rs[len(rs)-1].ID
+		f.AfterID = meta[len(meta)-1].ID
 	}
 }
 
@@ -323,4 +342,23 @@ func tail(ctx context.Context, st store.Store, n int, follow bool, w io.Writer) 
 		}
 		tw.Flush()
 	}
+}
+
+// terminalSafe reports whether b can be written to a terminal as it is:
+// text with no control character but newline, tab and a CR before a newline
+// (a lone carriage return or a vertical tab could overwrite what was
+// printed before).
+func terminalSafe(b []byte) bool {
+	if !admin.IsText(b) {
+		return false
+	}
+	s := string(b)
+	for i, r := range s {
+		switch {
+		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"):
+		case unicode.IsControl(r) && r != '\n' && r != '\t', r == '\u2028', r == '\u2029':
+			return false
+		}
+	}
+	return true
 }

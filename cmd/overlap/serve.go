@@ -171,15 +171,21 @@ func serve(ctx context.Context, ef *engineFlags, services []service, stdout, std
 	log.Info("engine started", "backend", engine.Backend, "loops", len(eng.Loops()), "workers", ef.workers)
 	var running []runnable
 	var closers []func(context.Context) error
-	stopAll := func() error {
+	// Each service, then each store, gets its own --stop-timeout: a pipe
+	// call that keeps one service waiting must not leave the recorder or
+	// the order log without time to commit what they hold.
+	within := func(f func(context.Context) error) error {
 		sctx, cancel := context.WithTimeout(context.Background(), ef.stopWithin)
 		defer cancel()
+		return f(sctx)
+	}
+	stopAll := func() error {
 		var errs []error
 		for _, s := range running {
-			errs = append(errs, s.Stop(sctx))
+			errs = append(errs, within(s.Stop))
 		}
 		for _, c := range closers {
-			errs = append(errs, c(sctx))
+			errs = append(errs, within(c))
 		}
 		errs = append(errs, eng.Close())
 		return errors.Join(errs...)

@@ -114,8 +114,8 @@ func (s *Service) Stop(ctx context.Context) error {
 	// completes nothing: wake them, and they find the socket closed.
 	s.b.WakeWaiters()
 	s.mu.Lock()
-	var wait chan struct{}
-	if s.live > 0 {
+	wait := s.drained // a Stop already waiting: wait on the same signal
+	if s.live > 0 && wait == nil {
 		wait = make(chan struct{})
 		s.drained = wait
 	}
