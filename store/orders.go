@@ -129,25 +129,11 @@ func (s *SQLite) ReserveOrderIDs(ctx context.Context, n int) (int64, error) {
 
 // AppendOrders stores orders in one transaction.
 func (s *SQLite) AppendOrders(ctx context.Context, orders []*Order) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: sqlite: begin: %w", err)
-	}
-	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, "INSERT INTO orders (id, received_at, quantity, product_name, status) VALUES (?, ?, ?, ?, ?)")
-	if err != nil {
-		return fmt.Errorf("store: sqlite: prepare: %w", err)
-	}
-	defer st.Close()
-	for _, o := range orders {
-		if _, err := st.ExecContext(ctx, o.ID, o.ReceivedAt.UTC().UnixMicro(), o.Quantity, o.ProductName, o.Status); err != nil {
-			return fmt.Errorf("store: sqlite: insert order: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: sqlite: commit: %w", err)
-	}
-	return nil
+	return s.insertRows(ctx, "INSERT INTO orders (id, received_at, quantity, product_name, status) VALUES ", 5, len(orders),
+		func(i int, args []any) []any {
+			o := orders[i]
+			return append(args, o.ID, o.ReceivedAt.UTC().UnixMicro(), o.Quantity, o.ProductName, o.Status)
+		})
 }
 
 func scanOrderSQLite(sc interface{ Scan(...any) error }) (Order, error) {

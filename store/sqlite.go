@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (batcher.go names its errors)
@@ -119,7 +120,22 @@ const sqliteRowsPerInsert = 64
 
 // Append stores recs in one transaction.
 func (s *SQLite) Append(ctx context.Context, recs []*Record) error {
-	if len(recs) == 0 {
+	return s.insertRows(ctx, "INSERT INTO records (received_at, client_ip, client_port, server_addr, size, body, ended) VALUES ", 7, len(recs),
+		func(i int, args []any) []any {
+			r := recs[i]
+			body := r.Body
+			if body == nil {
+				body = []byte{} // NOT NULL: an empty body is an empty blob
+			}
+			return append(args, r.ReceivedAt.UTC().UnixMicro(), r.ClientIP, r.ClientPort, r.ServerAddr, int64(len(r.Body)), body, string(r.End))
+		})
+}
+
+// insertRows inserts n rows of cols columns in one transaction, with
+// multi-row INSERTs of sqliteRowsPerInsert rows; row appends the i-th row's
+// values to args.
+func (s *SQLite) insertRows(ctx context.Context, head string, cols, n int, row func(i int, args []any) []any) error {
+	if n == 0 {
 		return nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -127,31 +143,27 @@ func (s *SQLite) Append(ctx context.Context, recs []*Record) error {
 		return fmt.Errorf("store: sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	full, err := tx.PrepareContext(ctx, insertSQL(sqliteRowsPerInsert))
+	full, err := tx.PrepareContext(ctx, insertSQL(head, cols, sqliteRowsPerInsert))
 	if err != nil {
 		return fmt.Errorf("store: sqlite: prepare: %w", err)
 	}
 	defer full.Close()
-	args := make([]any, 0, 7*sqliteRowsPerInsert)
-	for len(recs) > 0 {
-		n := min(len(recs), sqliteRowsPerInsert)
+	args := make([]any, 0, cols*sqliteRowsPerInsert)
+	for done := 0; done < n; {
+		k := min(n-done, sqliteRowsPerInsert)
 		args = args[:0]
-		for _, r := range recs[:n] {
-			body := r.Body
-			if body == nil {
-				body = []byte{} // NOT NULL: an empty body is an empty blob
-			}
-			args = append(args, r.ReceivedAt.UTC().UnixMicro(), r.ClientIP, r.ClientPort, r.ServerAddr, int64(len(r.Body)), body, string(r.End))
+		for i := done; i < done+k; i++ {
+			args = row(i, args)
 		}
-		if n == sqliteRowsPerInsert {
+		if k == sqliteRowsPerInsert {
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(n), args...)
+			_, err = tx.ExecContext(ctx, insertSQL(head, cols, k), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("store: sqlite: insert: %w", err)
 		}
-		recs = recs[n:]
+		done += k
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: sqlite: commit: %w", err)
@@ -159,14 +171,15 @@ func (s *SQLite) Append(ctx context.Context, recs []*Record) error {
 	return nil
 }
 
-// insertSQL returns an INSERT of n rows with ? placeholders.
-func insertSQL(n int) string {
-	b := []byte("INSERT INTO records (received_at, client_ip, client_port, server_addr, size, body, ended) VALUES ")
+// insertSQL returns head followed by n rows of cols ? placeholders.
+func insertSQL(head string, cols, n int) string {
+	one := "(" + strings.Repeat("?,", cols-1) + "?)"
+	b := []byte(head)
 	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, "(?,?,?,?,?,?,?)"...)
+		b = append(b, one...)
 	}
 	return string(b)
 }
