@@ -22,16 +22,6 @@ func eachStore(t *testing.T, f func(t *testing.T, url string)) {
 	}
 }
 
-func open(t *testing.T, url string) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 func rec(ip string, port int, body string, at time.Time) *store.Record {
 	return &store.Record{ReceivedAt: at, ClientIP: ip, ClientPort: port, ServerAddr: "127.0.0.1:4096", Body: []byte(body), End: store.Closed}
 }
@@ -39,7 +29,7 @@ func rec(ip string, port int, body string, at time.Time) *store.Record {
 func TestAppendQueryGetCount(t *testing.T) {
 	eachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		st := open(t, url)
+		st := storetest.Open(t, url)
 		t0 := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC)
 		all := make([]byte, 256)
 		for i := range all {
@@ -132,7 +122,7 @@ func TestReopenKeepsRecordsAndSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
-		st2 := open(t, url)
+		st2 := storetest.Open(t, url)
 		n, err := st2.Count(ctx, store.Filter{})
 		if err != nil || n != 1 {
 			t.Fatalf("after reopen: %d records, %v", n, err)
@@ -163,7 +153,7 @@ func TestPostgresBadURLSaysWhereWithoutPassword(t *testing.T) {
 func TestBatcherBackpressureAndRetry(t *testing.T) {
 	eachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		fl := storetest.NewFlaky(open(t, url))
+		fl := storetest.NewFlaky(storetest.Open(t, url))
 		fl.Down.Store(true)
 		var committed atomic.Int64
 		b := store.NewBatcher(fl, store.BatchConfig{Budget: 4096, MaxRecords: 7,
@@ -219,7 +209,7 @@ func TestBatcherBackpressureAndRetry(t *testing.T) {
 // TestBatcherCloseGivesUpWhenStoreStaysDown: Close bounded by a context
 // says how many records were not stored.
 func TestBatcherCloseGivesUpWhenStoreStaysDown(t *testing.T) {
-	fl := storetest.NewFlaky(open(t, storetest.SQLiteURL(t)))
+	fl := storetest.NewFlaky(storetest.Open(t, storetest.SQLiteURL(t)))
 	fl.Down.Store(true)
 	b := store.NewBatcher(fl, store.BatchConfig{})
 	b.Add(rec("10.1.1.1", 1, "x", time.Now()))
@@ -241,7 +231,7 @@ func TestConcurrentAppendsFromBatchers(t *testing.T) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		for w := range 2 {
-			st := open(t, url)
+			st := storetest.Open(t, url)
 			b := store.NewBatcher(st, store.BatchConfig{MaxRecords: 50})
 			wg.Add(1)
 			go func() {
@@ -255,7 +245,7 @@ func TestConcurrentAppendsFromBatchers(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		st := open(t, url)
+		st := storetest.Open(t, url)
 		rs, err := st.Query(ctx, store.Filter{})
 		if err != nil {
 			t.Fatal(err)
@@ -279,7 +269,7 @@ func TestConcurrentAppendsFromBatchers(t *testing.T) {
 func TestOrderLog(t *testing.T) {
 	eachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		a, b := open(t, url).(store.Orders), open(t, url).(store.Orders)
+		a, b := storetest.Open(t, url).(store.Orders), storetest.Open(t, url).(store.Orders)
 		la, lb := store.NewOrderLog(a, store.BatchConfig{}), store.NewOrderLog(b, store.BatchConfig{})
 		seen := map[int64]bool{}
 		var wg sync.WaitGroup
@@ -320,7 +310,7 @@ func TestOrderLog(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		list, err := open(t, url).(store.Orders).ListOrders(ctx, 5000)
+		list, err := storetest.Open(t, url).(store.Orders).ListOrders(ctx, 5000)
 		if err != nil || len(list) != 3001 {
 			t.Fatalf("ListOrders: %d orders, %v", len(list), err)
 		}
@@ -336,7 +326,7 @@ func TestOrderLog(t *testing.T) {
 // such a record is dropped (and counted), the rest is stored.
 func TestPostgresRefusesNULWithoutWedging(t *testing.T) {
 	ctx := context.Background()
-	st := open(t, storetest.PostgresURL(t))
+	st := storetest.Open(t, storetest.PostgresURL(t))
 	b := store.NewBatcher(st, store.BatchConfig{})
 	b.Add(rec("10.0.0.1", 1, "good", time.Now()))
 	b.Add(rec("10.0.0.1\x00", 2, "bad address", time.Now()))

@@ -97,3 +97,14 @@ func (f *Flaky) Append(ctx context.Context, recs []*store.Record) error {
 	}
 	return f.Store.Append(ctx, recs)
 }
+
+// Open opens the store at url for the test and closes it when the test ends.
+func Open(t testing.TB, url string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}

@@ -79,19 +79,9 @@ func start(t testing.TB, st store.Store, cfg record.Config) *fixture {
 	return &fixture{svc: svc, st: st, addr: svc.Addr().String(), logs: logs}
 }
 
-func openStore(t testing.TB, url string) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 	for name, mk := range storetest.URLs(t) {
-		t.Run(name, func(t *testing.T) { f(t, openStore(t, mk(t))) })
+		t.Run(name, func(t *testing.T) { f(t, storetest.Open(t, mk(t))) })
 	}
 }
 
@@ -244,12 +234,12 @@ func TestBodiesAndEndings(t *testing.T) {
 }
 
 func TestLinesAndLengthFraming(t *testing.T) {
-	st := openStore(t, storetest.SQLiteURL(t))
+	st := storetest.Open(t, storetest.SQLiteURL(t))
 	lines := start(t, st, record.Config{Framing: framing.Lines})
 	if err := send(lines.addr, []byte("alpha\nbeta\n\ngamma")); err != nil {
 		t.Fatal(err)
 	}
-	st2 := openStore(t, storetest.SQLiteURL(t))
+	st2 := storetest.Open(t, storetest.SQLiteURL(t))
 	length := start(t, st2, record.Config{Framing: framing.Length})
 	var msg []byte
 	for _, s := range []string{"one", "", "three\n"} {
@@ -280,7 +270,7 @@ func TestLinesAndLengthFraming(t *testing.T) {
 // clients sent so far as ended by shutdown, refuses new clients, and Start
 // listens again (on a new address).
 func TestStopStoresOpenConnectionsAndStartsAgain(t *testing.T) {
-	st := openStore(t, storetest.SQLiteURL(t))
+	st := storetest.Open(t, storetest.SQLiteURL(t))
 	f := start(t, st, record.Config{})
 	var conns []net.Conn
 	var sent int64
@@ -334,7 +324,7 @@ func TestStopStoresOpenConnectionsAndStartsAgain(t *testing.T) {
 }
 
 func TestAddressInUse(t *testing.T) {
-	st := openStore(t, storetest.SQLiteURL(t))
+	st := storetest.Open(t, storetest.SQLiteURL(t))
 	f := start(t, st, record.Config{})
 	e, err := engine.New(engine.Config{Loops: 1})
 	if err != nil {
@@ -361,7 +351,7 @@ func isTimeout(err error) bool {
 // reading once its queue is full (the client's writes block), says so in
 // its log, loses nothing, and stores everything once the store is back.
 func TestStoreDownPausesReading(t *testing.T) {
-	ds := storetest.NewFlaky(openStore(t, storetest.SQLiteURL(t)))
+	ds := storetest.NewFlaky(storetest.Open(t, storetest.SQLiteURL(t)))
 	ds.Down.Store(true)
 	const budget = 256 << 10
 	f := start(t, ds, record.Config{Framing: framing.Lines, Batch: store.BatchConfig{Budget: budget}})
@@ -424,7 +414,7 @@ func TestStoreDownPausesReading(t *testing.T) {
 // TestSlowClient: a client that sends a byte at a time, across many reads,
 // gets exactly its lines stored.
 func TestSlowClient(t *testing.T) {
-	st := openStore(t, storetest.SQLiteURL(t))
+	st := storetest.Open(t, storetest.SQLiteURL(t))
 	f := start(t, st, record.Config{Framing: framing.Lines})
 	c, err := net.Dial("tcp", f.addr)
 	if err != nil {
