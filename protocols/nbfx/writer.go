@@ -145,6 +145,20 @@ func (w *Writer) AttrInt(prefix, local string, v int64) {
 	w.int(v)
 }
 
+// AttrBool writes an attribute with a true or false record.
+func (w *Writer) AttrBool(prefix, local string, v bool) {
+	w.attrName(prefix, local)
+	w.bool(v)
+}
+
+func (w *Writer) bool(v bool) {
+	if v {
+		w.Buf = append(w.Buf, recTrueText)
+	} else {
+		w.Buf = append(w.Buf, recFalseText)
+	}
+}
+
 // chars appends s as the shortest text record: EmptyText, a dictionary
 // reference, or Chars8/16/32.
 func (w *Writer) chars(s string) {
@@ -210,11 +224,7 @@ func (w *Writer) TextInt(v int64) {
 // TextBool writes v as element content ("true" or "false").
 func (w *Writer) TextBool(v bool) {
 	w.text = len(w.Buf) + 1
-	if v {
-		w.Buf = append(w.Buf, recTrueText)
-	} else {
-		w.Buf = append(w.Buf, recFalseText)
-	}
+	w.bool(v)
 }
 
 // TextUniqueID writes a UniqueIdText record, read as "urn:uuid:" and the
