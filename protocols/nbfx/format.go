@@ -51,7 +51,7 @@ func appendFloat(b []byte, f float64, bits, short, long int) []byte {
 
 // appendG is .NET's "G<prec>" for a finite non-zero value: the digits
 // without trailing zeros, positional when the exponent is in
-// [-5, prec), else d.dddE+XX with at least two exponent digits.
+// (-5, prec), else d.dddE+XX with at least two exponent digits.
 func appendG(b []byte, f float64, bits, prec int) []byte {
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], f, 'e', prec-1, bits) // [-]d.ddddde[+-]XX
@@ -77,7 +77,7 @@ func appendG(b []byte, f float64, bits, prec int) []byte {
 		nd--
 	}
 	d := digs[:nd]
-	if exp >= -5 && exp < prec {
+	if exp > -5 && exp < prec {
 		switch {
 		case exp < 0:
 			b = append(b, '0', '.')
@@ -138,7 +138,7 @@ func appendDecimal(b []byte, p []byte) ([]byte, bool) {
 		v.Or(&v, new(big.Int).SetUint64(lo))
 		digits = v.Append(tmp[:0], 10)
 	}
-	if sign != 0 && !(len(digits) == 1 && digits[0] == '0' && scale == 0) {
+	if sign != 0 && !(hi == 0 && lo == 0) { // .NET prints no "-" for a zero
 		b = append(b, '-')
 	}
 	if scale == 0 {
