@@ -463,10 +463,13 @@ func (x *Reader) startElement1(c *cur, e *openElem) (soap.Token, error) {
 		k := t - recPrefixDictionaryElementA
 		prefix = letters[k : k+1]
 		local, err = x.dictString(c)
-	default: // PrefixElement[A-Z]
+	case t >= recPrefixElementA && t < recPrefixElementA+26:
 		k := t - recPrefixElementA
 		prefix = letters[k : k+1]
 		local, err = c.str()
+	default: // after an Array record
+		c.i--
+		return soap.Token{}, c.fail("record 0x%02X where an element record must be", t)
 	}
 	if err != nil {
 		return soap.Token{}, err
