@@ -337,8 +337,8 @@ func TestEnvelopeThroughSoapReader(t *testing.T) {
 	var w Writer
 	w.Dict = StaticDictionary{}
 	w.StartElement("s", "Envelope")
-	w.Xmlns("s", soap.NSEnvelope)
 	w.Xmlns("a", soap.NSAddressing)
+	w.Xmlns("s", soap.NSEnvelope)
 	w.StartElement("s", "Header")
 	w.StartElement("a", "Action")
 	w.AttrInt("s", "mustUnderstand", 1)
@@ -351,9 +351,9 @@ func TestEnvelopeThroughSoapReader(t *testing.T) {
 	w.EndElement()
 	w.EndElement()
 	w.EndElement()
-	// Envelope, Header, Action, mustUnderstand, Body and the two
-	// namespaces are static: prefix-dictionary records, as WCF writes.
-	want := "56 02 0B 01 73 04 0B 01 61 06 56 08 44 0A 1E 00 82 99 06 61 63 74 69 6F 6E 01 56 0E 40 09 49 6E 76 65 6E 74 6F 72 79 81 01 01"
+	// The example's bytes, exactly: Envelope, Header, Action,
+	// mustUnderstand, Body and the two namespaces are static strings.
+	want := "56 02 0B 01 61 06 0B 01 73 04 56 08 44 0A 1E 00 82 99 06 61 63 74 69 6F 6E 01 56 0E 40 09 49 6E 76 65 6E 74 6F 72 79 81 01 01"
 	if !bytes.Equal(w.Buf, unhex(t, want)) {
 		t.Fatalf("wrote\n% X\nwant\n%s", w.Buf, want)
 	}
