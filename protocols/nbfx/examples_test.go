@@ -370,3 +370,44 @@ func TestEnvelopeThroughSoapReader(t *testing.T) {
 		t.Fatalf("NextChild = %+v, %v, %v", tok, ok, err)
 	}
 }
+
+// Two envelopes over one session: the second reuses the first's strings
+// and adds its own; each side keeps its own table.
+func TestSessionAcrossEnvelopes(t *testing.T) {
+	out, in := NewSession(SessionLimits{}), NewSession(SessionLimits{})
+	r := NewReader(nil, Config{Dictionary: in})
+	for i, c := range []struct {
+		strs []string
+		want string
+	}{
+		{[]string{"urn:orders", "order"}, `<{urn:orders}order id="7">order</{urn:orders}order>`},
+		{[]string{"id"}, `<{urn:orders}order id="8">order</{urn:orders}order>`},
+	} {
+		buf, err := out.AppendTable(nil, c.strs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := Writer{Buf: buf, Dict: out}
+		w.StartElement("o", "order")
+		w.Xmlns("o", "urn:orders")
+		w.AttrInt("", "id", int64(7+i))
+		w.Text("order")
+		w.EndElement()
+		n, err := in.Apply(w.Buf)
+		if err != nil {
+			t.Fatalf("envelope %d: %v", i, err)
+		}
+		r.Reset(bytes.NewReader(w.Buf[n:]))
+		got, err := render(r)
+		if err != nil || got != c.want {
+			t.Fatalf("envelope %d (% X): got %s, %v; want %s", i, w.Buf, got, err, c.want)
+		}
+		// Everything but the table's own bytes is references by now.
+		if i == 1 && bytes.Contains(w.Buf[n:], []byte("order")) {
+			t.Fatalf("envelope %d spells out a string the session has: % X", i, w.Buf[n:])
+		}
+	}
+	if got, _ := in.Lookup(5); got != "id" {
+		t.Fatalf("reader's table has %q under 5", got)
+	}
+}
