@@ -85,6 +85,7 @@ type Error struct {
 	Err    error // soap.ErrTokenTooLarge, soap.ErrTooDeep, io.ErrUnexpectedEOF, a read error, or nil
 }
 
+// Error says what is wrong and at which input byte.
 func (e *Error) Error() string {
 	return fmt.Sprintf("nbfx: at byte %d: %s", e.Offset, e.Msg)
 }
