@@ -164,41 +164,44 @@ const (
 	unixTicks = 621355968000000000
 )
 
-// appendDateTime formats a DateTimeText value as XmlConverter: yyyy-MM-ddTHH:mm:ss,
-// then .fffffff without trailing zeros if there is a fraction, then "Z" for
-// UTC (TZ 1) or the offset of loc for local time (TZ 2). It reports false
-// for an out-of-range value or TZ 3.
+// appendDateTime formats a DateTimeText value as XmlConverter:
+// yyyy-MM-ddTHH:mm:ss, then .fffffff without trailing zeros if there is a
+// fraction, then "Z" for UTC (TZ 1) or the offset of loc for local time
+// (TZ 2). A local value carries UTC ticks, as DateTime.ToBinary writes it,
+// and reads as that instant in loc: .NET's DateTime.FromBinary, which Mono
+// was checked against (the specification's text suggests wall-clock ticks).
+// It reports false for an out-of-range value or TZ 3.
 func appendDateTime(b []byte, v uint64, loc *time.Location) ([]byte, bool) {
 	ticks, tz := int64(v&(1<<62-1)), v>>62
 	if ticks > maxDateTicks || tz == 3 {
 		return b, false
 	}
-	days := ticks / ticksPerDay
-	t := time.Unix((days-unixTicks/ticksPerDay)*86400, 0).UTC()
+	frac := ticks % ticksPerSecond
+	t := time.Unix(ticks/ticksPerSecond-unixTicks/ticksPerSecond, 0).UTC()
+	if tz == 2 {
+		t = t.In(loc)
+	}
 	y, mo, d := t.Date()
-	rem := ticks % ticksPerDay
-	sec := rem / ticksPerSecond
-	frac := rem % ticksPerSecond
+	if y < 1 || y > 9999 { // moved out of range by the offset
+		return b, false
+	}
 	b = appendPad(b, y, 4)
 	b = append(b, '-')
 	b = appendPad(b, int(mo), 2)
 	b = append(b, '-')
 	b = appendPad(b, d, 2)
 	b = append(b, 'T')
-	b = appendPad(b, int(sec/3600), 2)
+	b = appendPad(b, t.Hour(), 2)
 	b = append(b, ':')
-	b = appendPad(b, int(sec/60%60), 2)
+	b = appendPad(b, t.Minute(), 2)
 	b = append(b, ':')
-	b = appendPad(b, int(sec%60), 2)
+	b = appendPad(b, t.Second(), 2)
 	b = appendFraction(b, frac, 7)
 	switch tz {
 	case 1:
 		b = append(b, 'Z')
 	case 2:
-		// The offset in force at that local time where the document is read.
-		wall := time.Unix((ticks-unixTicks)/ticksPerSecond, 0).UTC()
-		local := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
-		_, off := local.Zone()
+		_, off := t.Zone()
 		if off < 0 {
 			b = append(b, '-')
 			off = -off

@@ -93,8 +93,9 @@ func TestDateTime(t *testing.T) {
 		{base + 5_000_000, time.UTC, "2006-05-17T00:00:00.5"},
 		{base + 1, time.UTC, "2006-05-17T00:00:00.0000001"},
 		{base + (13*3600+4*60+5)*ticksPerSecond | 1<<62, time.UTC, "2006-05-17T13:04:05Z"},
-		{base | 2<<62, est, "2006-05-17T00:00:00-05:00"},
-		{base | 2<<62, india, "2006-05-17T00:00:00+05:30"},
+		// Local values carry UTC ticks and read as that instant in the zone.
+		{base | 2<<62, est, "2006-05-16T19:00:00-05:00"},
+		{base + 5_000_000 | 2<<62, india, "2006-05-17T05:30:00.5+05:30"},
 		{0, time.UTC, "0001-01-01T00:00:00"},
 		{maxDateTicks | 1<<62, time.UTC, "9999-12-31T23:59:59.9999999Z"},
 	} {

@@ -28,8 +28,9 @@ type Config struct {
 	// Dictionary resolves DictionaryString ids: StaticDictionary when nil,
 	// or a *Session for encoding 8.
 	Dictionary Dictionary
-	// Location gives the UTC offset written after DateTime values of kind
-	// Local, as .NET writes the reader's own zone; time.Local when nil.
+	// Location is the zone DateTime values of kind Local are read in (they
+	// carry UTC ticks and read as that instant there, with its offset, as
+	// .NET reads them in its own zone); time.Local when nil.
 	Location *time.Location
 	// Fragments allows several top-level elements, as in the examples of
 	// [MC-NBFX] section 3; a document has one.
