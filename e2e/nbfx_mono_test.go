@@ -1,8 +1,9 @@
-// Differential test of the binary XML codec against .NET's own reader on
-// Mono: documents written by nbfx.Writer, and typed-value records written
-// by hand, must read the same through nbfx.Reader and through Mono's
-// XmlDictionaryReader (e2e/testdata/nbfx/decode.cs, compiled with mcs now).
-// Skips without Mono, except under CI=true.
+// Differential test of the binary XML codec against .NET's own reader and
+// writer on Mono: documents written by nbfx.Writer, typed-value records
+// written by hand, and documents written by Mono's XmlDictionaryWriter
+// (e2e/testdata/nbfx/encode.cs) must read the same through nbfx.Reader and
+// through Mono's XmlDictionaryReader (decode.cs); both compiled with mcs
+// now. Skips without Mono, except under CI=true.
 
 package e2e
 
@@ -145,7 +146,27 @@ func TestNbfxAgainstMono(t *testing.T) {
 		"testdata/nbfx/decode.cs").CombinedOutput(); err != nil {
 		t.Fatalf("mcs: %v\n%s", err, out)
 	}
+	enc := filepath.Join(t.TempDir(), "encode.exe")
+	if out, err := exec.Command(mcs, "-nologo", "-out:"+enc, "-r:System.Runtime.Serialization.dll", "-r:System.Xml.dll",
+		"testdata/nbfx/encode.cs").CombinedOutput(); err != nil {
+		t.Fatalf("mcs: %v\n%s", err, out)
+	}
+	encoded, err := exec.Command(mono, enc).Output()
+	if err != nil {
+		t.Fatalf("encode.exe: %v", err)
+	}
 	var docs [][]byte
+	for _, line := range strings.Split(strings.TrimSpace(string(encoded)), "\n") {
+		_, h, _ := strings.Cut(line, "\t")
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			t.Fatalf("encode.exe line %q: %v", line, err)
+		}
+		docs = append(docs, b)
+	}
+	if len(docs) != 12 {
+		t.Fatalf("encode.exe wrote %d documents, want 12", len(docs))
+	}
 	for _, rec := range nbfxTyped {
 		b, err := hex.DecodeString("400176" + strings.ReplaceAll(rec, " ", ""))
 		if err != nil {
