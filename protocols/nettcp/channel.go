@@ -76,6 +76,10 @@ type Config struct {
 	MaxMessageSize int
 	// Singleton accepts singleton-unsized mode (WCF's streamed transfer).
 	Singleton bool
+	// Binary makes a client ask for known encoding 8, binary XML with an
+	// in-band dictionary (NetTcpBinding's default), instead of 3, UTF-8
+	// text. Servers ignore it: they accept both, per connection.
+	Binary bool
 }
 
 func (c Config) withDefaults() Config {
@@ -104,8 +108,10 @@ type Channel struct {
 	srv     *nmf.Server // server side
 	cli     *nmf.Client // client side
 	mode    nmf.Mode
-	pending []byte // envelope data not yet handed to the XML reader
-	inEnv   bool   // inside an envelope on the wire
+	enc     nmf.Encoding // the preamble's
+	bin     *binEnc      // encoding 8's state, or nil for text
+	pending []byte       // envelope data not yet handed to the XML reader
+	inEnv   bool         // inside an envelope on the wire
 	msg     Message
 	body    envReader
 	err     error // sticky: the session is over
@@ -300,6 +306,11 @@ func (ch *Channel) ReadMessageStart() (*Message, error) {
 		return nil, ch.fail(fmt.Errorf("nettcp: unexpected %v between messages", r.Kind))
 	}
 	ch.inEnv, ch.pending = true, nil
+	if ch.bin != nil {
+		if err := ch.readTable(); err != nil {
+			return nil, ch.fail(err)
+		}
+	}
 	m := &ch.msg
 	m.done = false
 	m.Body.Reset(ch.body)
@@ -349,11 +360,25 @@ func (ch *Channel) WriteMessage(h *soap.Headers, body func([]byte) []byte) error
 	// so the whole message goes out in one write with no copy.
 	const room = 1 + 5
 	b := append(ch.wbuf[:0], make([]byte, room)...)
-	b = soap.AppendEnvelopeStart(b, h)
-	if body != nil {
-		b = body(b)
+	if ch.bin == nil {
+		b = soap.AppendEnvelopeStart(b, h)
+		if body != nil {
+			b = body(b)
+		}
+		b = soap.AppendEnvelopeEnd(b)
+	} else {
+		t := soap.AppendEnvelopeStart(ch.bin.text[:0], h)
+		if body != nil {
+			t = body(t)
+		}
+		t = soap.AppendEnvelopeEnd(t)
+		ch.bin.text = t[:0]
+		var err error
+		if b, err = ch.bin.appendBinary(b, t); err != nil {
+			ch.wbuf = b[:0]
+			return fmt.Errorf("nettcp: encoding the message in binary: %w", err)
+		}
 	}
-	b = soap.AppendEnvelopeEnd(b)
 	n := len(b) - room
 	var out []byte
 	if ch.mode == nmf.ModeSingletonUnsized {

@@ -1,0 +1,165 @@
+package nettcp
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/overlap-go/overlap/protocols/nbfx"
+	"github.com/overlap-go/overlap/protocols/nmf"
+	"github.com/overlap-go/overlap/protocols/soap"
+)
+
+// binaryOrder appends, as a WCF client would, an envelope in encoding 8:
+// the string table of the strings not yet in out, then the records, which
+// refer to them by their session ids.
+func binaryOrder(t *testing.T, out *nbfx.Session, msgID string, qty int64) []byte {
+	t.Helper()
+	var fresh []string
+	for _, s := range []string{actionPO, nsPO, "PurchaseOrderType", "quantity", "productName", msgID} {
+		if _, ok := out.ID(s); !ok {
+			fresh = append(fresh, s)
+		}
+	}
+	b, err := out.AppendTable(nil, fresh...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := nbfx.Writer{Buf: b, Dict: out}
+	w.StartElement("s", "Envelope")
+	w.Xmlns("s", soap.NSEnvelope)
+	w.Xmlns("a", soap.NSAddressing)
+	w.StartElement("s", "Header")
+	w.StartElement("a", "Action")
+	w.AttrInt("s", "mustUnderstand", 1)
+	w.Text(actionPO)
+	w.EndElement()
+	w.StartElement("a", "MessageID")
+	w.Text(msgID)
+	w.EndElement()
+	w.StartElement("a", "ReplyTo")
+	w.StartElement("a", "Address")
+	w.Text("http://www.w3.org/2005/08/addressing/anonymous")
+	w.EndElement()
+	w.EndElement()
+	w.EndElement()
+	w.StartElement("s", "Body")
+	w.StartElement("", "PurchaseOrderType")
+	w.Xmlns("", nsPO)
+	w.StartElement("", "quantity")
+	w.TextInt(qty)
+	w.EndElement()
+	w.StartElement("", "productName")
+	w.Text("widget")
+	w.EndElement()
+	w.EndElement()
+	w.EndElement()
+	w.EndElement()
+	return w.Buf
+}
+
+// envelopes splits a server's reply stream into its envelopes' payloads.
+func envelopes(t *testing.T, wire []byte) (payloads [][]byte, ended bool) {
+	t.Helper()
+	var d nmf.Decoder
+	var cur []byte
+	for {
+		r, n, err := d.Next(wire)
+		if err != nil {
+			t.Fatalf("reply framing: %v", err)
+		}
+		if r.Kind == nmf.KindNone {
+			return payloads, ended
+		}
+		wire = wire[n:]
+		switch r.Kind {
+		case nmf.KindEnvelopeStart:
+			cur = nil
+		case nmf.KindEnvelopeData:
+			cur = append(cur, r.Data...)
+		case nmf.KindEnvelopeEnd:
+			payloads = append(payloads, cur)
+		case nmf.KindEnd:
+			ended = true
+		case nmf.KindFault:
+			t.Fatalf("framing fault %s", r.Text)
+		}
+	}
+}
+
+// A session in known encoding 8 on the wire, as a WCF client sends it:
+// each envelope's table adds the strings it refers to; the second refers to
+// the first's too. The replies are binary, with empty tables (the server
+// refers to the static dictionary only), and answer each request.
+func TestBinarySessionOnTheWire(t *testing.T) {
+	eng := newEngine(t)
+	rec := &recorder{}
+	svc := ordersService(rec)
+	url, _ := startService(t, eng, &Handler{Path: "/example", Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
+	out := nbfx.NewSession(nbfx.SessionLimits{})
+	wire := nmf.AppendPreamble(nil, nmf.ModeDuplex, url, nmf.EncodingSoap12BinarySess)
+	wire = nmf.AppendSizedEnvelope(wire, binaryOrder(t, out, "urn:uuid:1", 3))
+	n1 := out.Len()
+	wire = nmf.AppendSizedEnvelope(wire, binaryOrder(t, out, "urn:uuid:2", 1000))
+	if out.Len() != n1+1 {
+		t.Fatalf("the second table adds %d strings, want only its MessageID", out.Len()-n1)
+	}
+	wire = nmf.AppendEnd(wire)
+	got := rawSession(t, url, wire)
+	if len(got) == 0 || got[0] != byte(nmf.RecPreambleAck) {
+		t.Fatalf("no PreambleAck: % x", got[:min(len(got), 16)])
+	}
+	payloads, ended := envelopes(t, got[1:])
+	if !ended || len(payloads) != 2 {
+		t.Fatalf("%d replies, End %v", len(payloads), ended)
+	}
+	r := soap.NewReader(nbfx.NewReader(nil, nbfx.Config{}))
+	for i, p := range payloads {
+		if p[0] != 0 {
+			t.Fatalf("reply %d: a string table of %d bytes, want none", i, p[0])
+		}
+		r.Reset(bytes.NewReader(p[1:]))
+		h, err := r.ReadStart()
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if h.Action != actionConfirm || h.RelatesTo != []string{"urn:uuid:1", "urn:uuid:2"}[i] {
+			t.Fatalf("reply %d: headers %+v", i, h)
+		}
+		tok, ok, err := r.NextChild()
+		if err != nil || !ok || !tok.Name.Is(nsPO, "OrderConfirmationType") {
+			t.Fatalf("reply %d body: %v %v", i, ok, err)
+		}
+		if err := r.Skip(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.ReadEnd(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.lines) != 2 || rec.lines[0] != "3, widget" || rec.lines[1] != "1000, widget" {
+		t.Fatalf("recorded %q", rec.lines)
+	}
+}
+
+// A string table the session cannot apply (a string sent twice) ends the
+// session: the dictionaries are out of step. Nothing is answered.
+func TestBinaryBadTableEndsSession(t *testing.T) {
+	eng := newEngine(t)
+	rec := &recorder{}
+	svc := ordersService(rec)
+	url, _ := startService(t, eng, &Handler{Path: "/example", Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
+	out := nbfx.NewSession(nbfx.SessionLimits{})
+	env := binaryOrder(t, out, "urn:uuid:1", 3)
+	wire := nmf.AppendPreamble(nil, nmf.ModeDuplex, url, nmf.EncodingSoap12BinarySess)
+	wire = nmf.AppendSizedEnvelope(wire, env)
+	wire = nmf.AppendSizedEnvelope(wire, env) // the same table again
+	wire = nmf.AppendEnd(wire)
+	got := rawSession(t, url, wire)
+	payloads, ended := envelopes(t, got[1:])
+	if len(payloads) != 1 || ended {
+		t.Fatalf("%d replies, End %v: want the first reply, then the connection closed", len(payloads), ended)
+	}
+}
