@@ -54,6 +54,22 @@ func TestServeAndSendOrders(t *testing.T) {
 			t.Fatalf("line %d: %q, want %q", i, sc.Text(), want)
 		}
 	}
+	// The same in binary (known encoding 8), NetTcpBinding's default.
+	out, err = exec.Command(binary, "send", "orders", "--url", url, "--encoding", "binary", "--count", "20", "--per-message", "10", "--product", "Binary Pen", "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("send --encoding binary: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "sent 20 orders in 2 messages") {
+		t.Fatalf("send --encoding binary printed %q", out)
+	}
+	for i := 1; i <= 20; i++ {
+		if !sc.Scan() {
+			t.Fatalf("server printed %d binary orders; stderr:\n%s", i-1, stderr.String())
+		}
+		if want := fmt.Sprintf("%d, Binary Pen", i); sc.Text() != want {
+			t.Fatalf("binary line %d: %q, want %q", i, sc.Text(), want)
+		}
+	}
 	// A wrong path is refused with the framing fault, named.
 	out, err = exec.Command(binary, "send", "orders", "--url", strings.Replace(url, "/example", "/nope", 1), "--count", "1", "--quiet").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "EndpointNotFound") {
@@ -69,24 +85,26 @@ func TestServeAndSendOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// The 250 streamed orders, and the one `send orders` placed with Order
-	// for its confirmation.
+	// The 250 streamed orders, the 20 sent in binary, and the one each
+	// `send orders` placed with Order for its confirmation.
 	list, err := st.(store.Orders).ListOrders(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	received := map[int32]bool{}
-	accepted := 0
+	accepted, binaryReceived := 0, 0
 	for _, o := range list {
 		switch {
 		case o.Status == "received" && o.ProductName == "Pencil":
 			received[o.Quantity] = true
+		case o.Status == "received" && o.ProductName == "Binary Pen":
+			binaryReceived++
 		case o.Status == "accepted":
 			accepted++
 		}
 	}
-	if len(list) != 251 || len(received) != 250 || !received[1] || !received[250] || accepted != 1 {
-		t.Fatalf("stored %d orders: %d distinct streamed, %d accepted", len(list), len(received), accepted)
+	if len(list) != 272 || len(received) != 250 || !received[1] || !received[250] || binaryReceived != 20 || accepted != 2 {
+		t.Fatalf("stored %d orders: %d distinct streamed, %d in binary, %d accepted", len(list), len(received), binaryReceived, accepted)
 	}
 }
 

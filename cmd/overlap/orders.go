@@ -68,24 +68,28 @@ func serveOrders(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func sendOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("send orders", "overlap send orders [--url net.tcp://HOST:PORT/PATH] [--count N] [--per-message K]", stderr)
+	fs := newFlagSet("send orders", "overlap send orders [--url net.tcp://HOST:PORT/PATH] [--count N] [--per-message K] [--encoding text|binary]", stderr)
 	url := fs.String("url", "net.tcp://127.0.0.1:8808/example", "the orders service's net.tcp URL")
 	count := fs.Int("count", 1000, "purchase orders to send")
 	per := fs.Int("per-message", 100, "purchase orders per one-way message (streamed in its body)")
 	product := fs.String("product", "Pencil", "product name of every order")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	encoding := fs.String("encoding", "text", "message encoding: text (UTF-8 SOAP 1.2) or binary (binary XML with in-band dictionary, NetTcpBinding's default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *count < 0 || *per <= 0 {
 		return usageError{"--count must be >= 0 and --per-message > 0"}
 	}
+	if *encoding != "text" && *encoding != "binary" {
+		return usageError{fmt.Sprintf("--encoding %q: want text or binary", *encoding)}
+	}
 	eng, err := engine.New(engine.Config{Loops: 1})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	ch, err := nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096})
+	ch, err := nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096, Binary: *encoding == "binary"})
 	if err != nil {
 		return err
 	}
