@@ -167,6 +167,9 @@ func (bn *binEnc) appendBinary(b []byte, text []byte) ([]byte, error) {
 	}
 }
 
+// nsXML is the namespace of the xml prefix (xml:lang on a fault's Text).
+const nsXML = "http://www.w3.org/XML/1998/namespace"
+
 // preferred are the prefixes WCF uses for the envelope's namespaces.
 var preferred = map[string]string{
 	soap.NSEnvelope:   "s",
@@ -178,8 +181,11 @@ var preferred = map[string]string{
 // attributes have none; the default namespace is never declared, so an
 // unqualified element needs no declaration.
 func (bn *binEnc) prefix(uri string) string {
-	if uri == "" {
+	switch uri {
+	case "":
 		return ""
+	case nsXML: // bound to xml by definition; declaring it is an error
+		return "xml"
 	}
 	for i := len(bn.scope) - 1; i >= 0; i-- {
 		if bn.scope[i].uri == uri {

@@ -3,6 +3,10 @@ package nettcp
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/overlap-go/overlap/protocols/nbfx"
@@ -161,5 +165,54 @@ func TestBinaryBadTableEndsSession(t *testing.T) {
 	payloads, ended := envelopes(t, got[1:])
 	if len(payloads) != 1 || ended {
 		t.Fatalf("%d replies, End %v: want the first reply, then the connection closed", len(payloads), ended)
+	}
+}
+
+// Transcoding keeps every name and namespace, binds prefixes only where
+// needed, and never declares the xml prefix (Mono refuses a fault whose
+// xml:lang comes with a declaration of the reserved namespace).
+func TestTranscode(t *testing.T) {
+	f := &soap.Fault{Code: soap.CodeSender, Reason: "no such order", Action: actionNF,
+		Detail: []byte(`<OrderNotFoundFaultType xmlns="http://example.org"><orderID>7</orderID></OrderNotFoundFaultType>`)}
+	text := soap.AppendEnvelopeStart(nil, &soap.Headers{Action: actionNF, RelatesTo: "urn:uuid:1"})
+	text = soap.AppendFault(text, f)
+	text = soap.AppendEnvelopeEnd(text)
+	bn := newBinary(soap.Limits{})
+	b, err := bn.appendBinary(nil, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != 0 || bytes.Contains(b, []byte(nsXML)) {
+		t.Fatalf("% x: a string table, or the xml namespace declared", b)
+	}
+	tok := func(r soap.TokenReader) []string {
+		var out []string
+		for {
+			tk, err := r.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatal(err)
+				}
+				return out
+			}
+			s := fmt.Sprintf("%d {%s}%s %q", tk.Kind, tk.Name.Space, tk.Name.Local, tk.Text)
+			for _, a := range tk.Attrs {
+				s += fmt.Sprintf(" {%s}%s=%q", a.Name.Space, a.Name.Local, a.Value)
+			}
+			out = append(out, s)
+		}
+	}
+	want := tok(soap.NewTextReader(bytes.NewReader(text), soap.Limits{}))
+	got := tok(nbfx.NewReader(bytes.NewReader(b[1:]), nbfx.Config{}))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("binary reads\n%s\ntext reads\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(strings.Join(got, "\n"), `{`+nsXML+`}lang=`) {
+		t.Fatalf("no xml:lang:\n%s", strings.Join(got, "\n"))
+	}
+	// The fault code is the QName text "s:Sender": s stays the envelope's
+	// prefix.
+	if !bytes.Contains(b, []byte("\x56\x02\x0b\x01s")) {
+		t.Fatalf("% x: the Envelope is not s:Envelope with xmlns:s", b)
 	}
 }

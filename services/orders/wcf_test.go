@@ -93,6 +93,36 @@ func TestWCFClient(t *testing.T) {
 	}
 }
 
+// TestWCFStockNetTcpClient: a WCF client with a stock
+// NetTcpBinding(SecurityMode.None), nothing configured but the address, so
+// known encoding 8 (binary XML, in-band dictionary): one-way orders, Order,
+// OrderStatus and the typed OrderNotFound fault.
+func TestWCFStockNetTcpClient(t *testing.T) {
+	mono, exe := compileCS(t, "stockclient.cs")
+	var printed bytes.Buffer
+	store := &MemStore{}
+	svc := &Service{Store: store, Out: &printed}
+	_, url := start(t, svc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, mono, exe, url, "3", "100").CombinedOutput()
+	if err != nil {
+		t.Fatalf("WCF client: %v\n%s", err, out)
+	}
+	var id int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "streamed 300\n"), "confirmation %d ", &id); err != nil ||
+		!strings.HasPrefix(string(out), "streamed 300\nconfirmation ") ||
+		!strings.Contains(string(out), fmt.Sprintf("\nstatus %d accepted\n", id)) ||
+		!strings.Contains(string(out), "\nfault 99999\n") {
+		t.Fatalf("WCF client printed:\n%s", out)
+	}
+	svc.flush()
+	lines := strings.Split(strings.TrimSpace(printed.String()), "\n")
+	if len(lines) != 300 || lines[0] != "1, Widget" || lines[299] != "300, Widget" {
+		t.Fatalf("server printed %d lines, first %q", len(lines), lines[0])
+	}
+}
+
 // TestGoClientOfWCFService: our generated client against a WCF service
 // host: request/reply, the typed fault, and a streamed one-way body.
 func TestGoClientOfWCFService(t *testing.T) {
