@@ -123,8 +123,9 @@ func TestGenWSDLMatchesCheckedIn(t *testing.T) {
 	}
 }
 
-// TestWCFClientAgainstServeOrders: a stock WCF client on Mono (compiled with
-// mcs now, from services/orders/testdata/wcf) against the real binary:
+// TestWCFClientAgainstServeOrders: stock WCF clients on Mono (compiled with
+// mcs now, from services/orders/testdata/wcf), one configured for text and
+// one with a stock NetTcpBinding (binary), against the real binary:
 // streamed one-way orders, Order, OrderStatus, the typed OrderNotFound
 // fault. Skips without Mono, except under CI=true.
 func TestWCFClientAgainstServeOrders(t *testing.T) {
@@ -142,11 +143,17 @@ func TestWCFClientAgainstServeOrders(t *testing.T) {
 		return ""
 	}
 	mcs, mono := tool("OVERLAP_MCS", "mcs"), tool("OVERLAP_MONO", "mono")
-	exe := filepath.Join(t.TempDir(), "client.exe")
+	// client.cs configures text SOAP 1.2; stockclient.cs is a stock
+	// NetTcpBinding(SecurityMode.None): binary with in-band dictionary.
+	programs := []string{"client", "stockclient"}
+	exes := map[string]string{}
 	src := "../services/orders/testdata/wcf/"
-	if out, err := exec.Command(mcs, "-nologo", "-out:"+exe, "-r:System.ServiceModel.dll", "-r:System.Runtime.Serialization.dll",
-		"-r:System.Xml.dll", src+"contract.cs", src+"client.cs").CombinedOutput(); err != nil {
-		t.Fatalf("mcs: %v\n%s", err, out)
+	for _, p := range programs {
+		exes[p] = filepath.Join(t.TempDir(), p+".exe")
+		if out, err := exec.Command(mcs, "-nologo", "-out:"+exes[p], "-r:System.ServiceModel.dll", "-r:System.Runtime.Serialization.dll",
+			"-r:System.Xml.dll", src+"contract.cs", src+p+".cs").CombinedOutput(); err != nil {
+			t.Fatalf("mcs %s: %v\n%s", p, err, out)
+		}
 	}
 	cmd := exec.Command(binary, "serve", "orders", "--addr", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(t.TempDir(), "wcf.db"))
 	stdout, err := cmd.StdoutPipe()
@@ -165,17 +172,19 @@ func TestWCFClientAgainstServeOrders(t *testing.T) {
 	if m == nil {
 		t.Fatalf("ready line %q", sc.Text())
 	}
-	out, err := exec.Command(mono, exe, fmt.Sprintf("net.tcp://%s/example", m[2]), "2", "50").CombinedOutput()
-	if err != nil {
-		t.Fatalf("WCF client: %v\n%s", err, out)
-	}
-	// The Order's id follows the streamed orders' unless it overtakes them.
-	if want := "streamed 100\nconfirmation "; !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "\nfault 99999\n") {
-		t.Fatalf("WCF client printed:\n%s", out)
-	}
-	for i := 1; i <= 100; i++ {
-		if !sc.Scan() || sc.Text() != fmt.Sprintf("%d, Widget", i) {
-			t.Fatalf("server line %d: %q", i, sc.Text())
+	for _, p := range programs {
+		out, err := exec.Command(mono, exes[p], fmt.Sprintf("net.tcp://%s/example", m[2]), "2", "50").CombinedOutput()
+		if err != nil {
+			t.Fatalf("WCF %s: %v\n%s", p, err, out)
+		}
+		// The Order's id follows the streamed orders' unless it overtakes them.
+		if want := "streamed 100\nconfirmation "; !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "\nfault 99999\n") {
+			t.Fatalf("WCF %s printed:\n%s", p, out)
+		}
+		for i := 1; i <= 100; i++ {
+			if !sc.Scan() || sc.Text() != fmt.Sprintf("%d, Widget", i) {
+				t.Fatalf("%s: server line %d: %q", p, i, sc.Text())
+			}
 		}
 	}
 }
