@@ -1,7 +1,8 @@
 // Known encoding 8, binary XML with an in-band dictionary ([MC-NBFX],
 // [MC-NBFS], [MC-NBFSE]): NetTcpBinding's default. Each envelope's payload
 // starts with the StringTable its sender adds to its direction's session
-// dictionary, then the binary document.
+// dictionary, then the binary document. Known encoding 7 is the same
+// without the tables: the static dictionary only.
 //
 // Reading: the table is applied to the channel's incoming nbfx.Session,
 // then the document is pulled through an nbfx.Reader, so the envelope
@@ -26,9 +27,9 @@ import (
 	"github.com/overlap-go/overlap/protocols/soap"
 )
 
-// binEnc is one channel's state for encoding 8.
+// binEnc is one channel's state for encoding 7 or 8.
 type binEnc struct {
-	in   *nbfx.Session // the peer's strings, in the order its tables sent them
+	in   *nbfx.Session // encoding 8: the peer's strings, in the order its tables sent them; nil for 7
 	body *soap.Reader  // over an nbfx.Reader with Dictionary in
 	tbl  []byte        // the current envelope's string table
 
@@ -46,20 +47,22 @@ type binding struct{ prefix, uri string }
 // session's strings plus their length prefixes.
 const maxTableBytes = nbfx.DefaultMaxBytes + 5*nbfx.DefaultMaxStrings
 
-func newBinary(lim soap.Limits) *binEnc {
-	in := nbfx.NewSession(nbfx.SessionLimits{})
-	return &binEnc{
-		in:   in,
-		body: soap.NewReader(nbfx.NewReader(nil, nbfx.Config{Limits: lim, Dictionary: in})),
-		w:    nbfx.Writer{Dict: nbfx.StaticDictionary{}},
+func newBinary(lim soap.Limits, session bool) *binEnc {
+	bn := &binEnc{w: nbfx.Writer{Dict: nbfx.StaticDictionary{}}}
+	var dict nbfx.Dictionary = nbfx.StaticDictionary{}
+	if session {
+		bn.in = nbfx.NewSession(nbfx.SessionLimits{})
+		dict = bn.in
 	}
+	bn.body = soap.NewReader(nbfx.NewReader(nil, nbfx.Config{Limits: lim, Dictionary: dict}))
+	return bn
 }
 
 // setEncoding switches the channel to the encoding its preamble chose.
 func (ch *Channel) setEncoding(e nmf.Encoding) {
 	ch.enc = e
-	if e == nmf.EncodingSoap12BinarySess {
-		ch.bin = newBinary(ch.cfg.Limits)
+	if e == nmf.EncodingSoap12BinarySess || e == nmf.EncodingSoap12Binary {
+		ch.bin = newBinary(ch.cfg.Limits, e == nmf.EncodingSoap12BinarySess)
 		ch.msg.Body = ch.bin.body
 	}
 }
@@ -114,10 +117,12 @@ func unexpected(err error) error {
 }
 
 // appendBinary appends the envelope in text (as soap.AppendEnvelopeStart,
-// the body, soap.AppendEnvelopeEnd write it) to b as an empty string table
-// and binary records.
+// the body, soap.AppendEnvelopeEnd write it) to b as binary records, after
+// an empty string table in encoding 8.
 func (bn *binEnc) appendBinary(b []byte, text []byte) ([]byte, error) {
-	b = append(b, 0) // no new strings: only static dictionary references
+	if bn.in != nil {
+		b = append(b, 0) // no new strings: only static dictionary references
+	}
 	if bn.tr == nil || bn.trMax < len(text) {
 		bn.trMax = max(len(text), soap.DefaultMaxToken)
 		bn.tr = soap.NewTextReader(nil, soap.Limits{

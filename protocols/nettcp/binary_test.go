@@ -16,20 +16,24 @@ import (
 
 // binaryOrder appends, as a WCF client would, an envelope in encoding 8:
 // the string table of the strings not yet in out, then the records, which
-// refer to them by their session ids.
+// refer to them by their session ids. With out nil, encoding 7: the
+// records only, referring to the static dictionary.
 func binaryOrder(t *testing.T, out *nbfx.Session, msgID string, qty int64) []byte {
 	t.Helper()
-	var fresh []string
-	for _, s := range []string{actionPO, nsPO, "PurchaseOrderType", "quantity", "productName", msgID} {
-		if _, ok := out.ID(s); !ok {
-			fresh = append(fresh, s)
+	w := nbfx.Writer{Dict: nbfx.StaticDictionary{}}
+	if out != nil {
+		var fresh []string
+		for _, s := range []string{actionPO, nsPO, "PurchaseOrderType", "quantity", "productName", msgID} {
+			if _, ok := out.ID(s); !ok {
+				fresh = append(fresh, s)
+			}
 		}
+		b, err := out.AppendTable(nil, fresh...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w = nbfx.Writer{Buf: b, Dict: out}
 	}
-	b, err := out.AppendTable(nil, fresh...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := nbfx.Writer{Buf: b, Dict: out}
 	w.StartElement("s", "Envelope")
 	w.Xmlns("s", soap.NSEnvelope)
 	w.Xmlns("a", soap.NSAddressing)
@@ -148,6 +152,32 @@ func TestBinarySessionOnTheWire(t *testing.T) {
 	}
 }
 
+// Known encoding 7, binary without a session: no string tables either way.
+func TestBinaryNoSessionOnTheWire(t *testing.T) {
+	eng := newEngine(t)
+	rec := &recorder{}
+	svc := ordersService(rec)
+	url, _ := startService(t, eng, &Handler{Path: "/example", Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
+	wire := nmf.AppendPreamble(nil, nmf.ModeDuplex, url, nmf.EncodingSoap12Binary)
+	wire = nmf.AppendSizedEnvelope(wire, binaryOrder(t, nil, "urn:uuid:7", 7))
+	wire = nmf.AppendEnd(wire)
+	got := rawSession(t, url, wire)
+	payloads, ended := envelopes(t, got[1:])
+	if !ended || len(payloads) != 1 {
+		t.Fatalf("%d replies, End %v", len(payloads), ended)
+	}
+	r := soap.NewReader(nbfx.NewReader(bytes.NewReader(payloads[0]), nbfx.Config{}))
+	h, err := r.ReadStart()
+	if err != nil || h.Action != actionConfirm || h.RelatesTo != "urn:uuid:7" {
+		t.Fatalf("reply %+v %v", h, err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.lines) != 1 || rec.lines[0] != "7, widget" {
+		t.Fatalf("recorded %q", rec.lines)
+	}
+}
+
 // A string table the session cannot apply (a string sent twice) ends the
 // session: the dictionaries are out of step. Nothing is answered.
 func TestBinaryBadTableEndsSession(t *testing.T) {
@@ -177,7 +207,7 @@ func TestTranscode(t *testing.T) {
 	text := soap.AppendEnvelopeStart(nil, &soap.Headers{Action: actionNF, RelatesTo: "urn:uuid:1"})
 	text = soap.AppendFault(text, f)
 	text = soap.AppendEnvelopeEnd(text)
-	bn := newBinary(soap.Limits{})
+	bn := newBinary(soap.Limits{}, true)
 	b, err := bn.appendBinary(nil, text)
 	if err != nil {
 		t.Fatal(err)

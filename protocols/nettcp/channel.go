@@ -109,7 +109,7 @@ type Channel struct {
 	cli     *nmf.Client // client side
 	mode    nmf.Mode
 	enc     nmf.Encoding // the preamble's
-	bin     *binEnc      // encoding 8's state, or nil for text
+	bin     *binEnc      // encoding 7 or 8's state, or nil for text
 	pending []byte       // envelope data not yet handed to the XML reader
 	inEnv   bool         // inside an envelope on the wire
 	msg     Message
@@ -306,7 +306,7 @@ func (ch *Channel) ReadMessageStart() (*Message, error) {
 		return nil, ch.fail(fmt.Errorf("nettcp: unexpected %v between messages", r.Kind))
 	}
 	ch.inEnv, ch.pending = true, nil
-	if ch.bin != nil {
+	if ch.bin != nil && ch.bin.in != nil {
 		if err := ch.readTable(); err != nil {
 			return nil, ch.fail(err)
 		}

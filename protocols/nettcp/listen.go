@@ -22,15 +22,15 @@ import (
 // Accept runs the server side of the preamble on conn: it reads the
 // client's preamble, refuses what this endpoint does not serve with the
 // proper framing fault (wrong version, mode, encoding or via; a security
-// upgrade), and acknowledges the rest. Known encodings 3 (UTF-8 text) and
-// 8 (binary with in-band dictionary) are served; the channel reads and
-// writes in the one the preamble chose. path is the endpoint's path; a via
+// upgrade), and acknowledges the rest. Known encodings 3 (UTF-8 text), 7
+// (binary) and 8 (binary with in-band dictionary) are served; the channel
+// reads and writes in the one the preamble chose. path is the endpoint's path; a via
 // whose path differs gets EndpointNotFound.
 func Accept(conn io.ReadWriteCloser, path string, cfg Config) (*Channel, error) {
 	ch := newChannel(conn, cfg)
 	ch.srv = nmf.NewServer(nmf.ServerConfig{
 		Singleton: cfg.Singleton,
-		Encodings: []nmf.Encoding{nmf.EncodingSoap12UTF8, nmf.EncodingSoap12BinarySess},
+		Encodings: []nmf.Encoding{nmf.EncodingSoap12UTF8, nmf.EncodingSoap12Binary, nmf.EncodingSoap12BinarySess},
 		CheckVia:  func(via string) bool { return viaPath(via) == path },
 	})
 	for !ch.srv.Open() {

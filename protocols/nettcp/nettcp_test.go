@@ -331,7 +331,7 @@ func TestBadInputGetsFaultAndClose(t *testing.T) {
 		{"wrong version", []byte{0x00, 0x02, 0x00}, nmf.FaultUnsupportedVersion},
 		{"simplex mode", nmf.AppendMode(nmf.AppendVersion(nil), nmf.ModeSimplex), nmf.FaultUnsupportedMode},
 		{"wrong via", nmf.AppendPreamble(nil, nmf.ModeDuplex, strings.Replace(via, "/example", "/other", 1), nmf.EncodingSoap12UTF8), nmf.FaultEndpointNotFound},
-		{"binary encoding without session", nmf.AppendPreamble(nil, nmf.ModeDuplex, via, nmf.EncodingSoap12Binary), nmf.FaultContentTypeInvalid},
+		{"MTOM encoding", nmf.AppendPreamble(nil, nmf.ModeDuplex, via, nmf.EncodingSoap12MTOM), nmf.FaultContentTypeInvalid},
 		{"security upgrade", nmf.AppendUpgradeRequest(nmf.AppendKnownEncoding(nmf.AppendVia(nmf.AppendMode(nmf.AppendVersion(nil), nmf.ModeDuplex), via), 3), "application/negotiate"), nmf.FaultUpgradeInvalid},
 		{"record over the size limit", append(append([]byte{}, pre...), nmf.AppendSizedEnvelopeHeader(nil, 2<<20)...), nmf.FaultMaxMessageSizeExceeded},
 		{"unknown record", append(append([]byte{}, pre...), 0x33), nmf.FaultInvalidRecordSequence},
