@@ -1,7 +1,8 @@
 // Package nettcp is overlap's net.tcp channel: the seed's WWSAPI duplex
 // session channel in Go. It joins the pure codecs (protocols/nmf for the
-// framing, protocols/soap for the envelopes) to a byte stream, and adds
-// the service layer that dispatches messages by Action.
+// framing, protocols/soap for the envelopes, protocols/nbfx for the binary
+// encodings) to a byte stream, and adds the service layer that dispatches
+// messages by Action.
 //
 // The API has the seed's shape, as blocking calls on one goroutine per
 // channel (the engine still does all socket I/O):
