@@ -246,3 +246,38 @@ func TestTranscode(t *testing.T) {
 		t.Fatalf("% x: the Envelope is not s:Envelope with xmlns:s", b)
 	}
 }
+
+// Garbage after a good (empty) string table is a message that cannot be
+// read: a Sender fault, in binary, then the session ends.
+func TestBinaryGarbageGetsFault(t *testing.T) {
+	eng := newEngine(t)
+	rec := &recorder{}
+	svc := ordersService(rec)
+	url, _ := startService(t, eng, &Handler{Path: "/example", Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
+	for _, garbage := range [][]byte{
+		{0xff, 0x01, 0x02},                     // not a record
+		{0x56, 0x02, 0x0b, 0x01, 's', 0x7f},    // s:Envelope, then a bad record
+		{0x56, 0x02, 0x0b, 0x01, 's', 0x41, 9}, // a string running past the envelope
+		{0x56, 0x03},                           // s:<odd id>, never in a table
+	} {
+		wire := nmf.AppendPreamble(nil, nmf.ModeDuplex, url, nmf.EncodingSoap12BinarySess)
+		wire = nmf.AppendSizedEnvelope(wire, append([]byte{0}, garbage...))
+		got := rawSession(t, url, nmf.AppendEnd(wire))
+		payloads, _ := envelopes(t, got[1:])
+		if len(payloads) != 1 || len(payloads[0]) == 0 || payloads[0][0] != 0 {
+			t.Fatalf("% x: %d replies, want one fault", garbage, len(payloads))
+		}
+		r := soap.NewReader(nbfx.NewReader(bytes.NewReader(payloads[0][1:]), nbfx.Config{}))
+		if _, err := r.ReadStart(); err != nil {
+			t.Fatal(err)
+		}
+		tok, ok, err := r.NextChild()
+		if err != nil || !ok || !tok.Name.Is(soap.NSEnvelope, "Fault") {
+			t.Fatalf("% x: not a fault: %v %v", garbage, ok, err)
+		}
+		f, err := r.ReadFault(nil)
+		if err != nil || f.Code != soap.CodeSender {
+			t.Fatalf("% x: fault %+v %v", garbage, f, err)
+		}
+	}
+}
