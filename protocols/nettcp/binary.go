@@ -32,6 +32,9 @@ type binEnc struct {
 	in   *nbfx.Session // encoding 8: the peer's strings, in the order its tables sent them; nil for 7
 	body *soap.Reader  // over an nbfx.Reader with Dictionary in
 	tbl  []byte        // the current envelope's string table
+	// broken is the error of a string table that could not be applied:
+	// the dictionaries are out of step, no later message can be read.
+	broken error
 
 	text  []byte // the envelope as text, before transcoding
 	tr    *soap.TextReader
@@ -67,8 +70,9 @@ func (ch *Channel) setEncoding(e nmf.Encoding) {
 	}
 }
 
-// errBadTable: the peer's string table cannot be applied; the session's
-// dictionaries are out of step, so the session ends.
+// errBadTable: the peer's string table cannot be applied. The message
+// gets a Sender fault; the session's dictionaries are out of step, so the
+// session ends (the next ReadMessageStart fails).
 var errBadTable = errors.New("nettcp: in-band dictionary")
 
 // readTable reads the StringTable at the start of the envelope being read

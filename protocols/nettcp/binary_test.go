@@ -178,8 +178,8 @@ func TestBinaryNoSessionOnTheWire(t *testing.T) {
 	}
 }
 
-// A string table the session cannot apply (a string sent twice) ends the
-// session: the dictionaries are out of step. Nothing is answered.
+// A string table the session cannot apply (a string sent twice) gets a
+// Sender fault and ends the session: the dictionaries are out of step.
 func TestBinaryBadTableEndsSession(t *testing.T) {
 	eng := newEngine(t)
 	rec := &recorder{}
@@ -192,9 +192,19 @@ func TestBinaryBadTableEndsSession(t *testing.T) {
 	wire = nmf.AppendSizedEnvelope(wire, env) // the same table again
 	wire = nmf.AppendEnd(wire)
 	got := rawSession(t, url, wire)
-	payloads, ended := envelopes(t, got[1:])
-	if len(payloads) != 1 || ended {
-		t.Fatalf("%d replies, End %v: want the first reply, then the connection closed", len(payloads), ended)
+	payloads, _ := envelopes(t, got[1:])
+	if len(payloads) != 2 {
+		t.Fatalf("%d replies: want the first reply, then a fault", len(payloads))
+	}
+	r := soap.NewReader(nbfx.NewReader(bytes.NewReader(payloads[1][1:]), nbfx.Config{}))
+	if _, err := r.ReadStart(); err != nil {
+		t.Fatal(err)
+	}
+	if tok, ok, err := r.NextChild(); err != nil || !ok || !tok.Name.Is(soap.NSEnvelope, "Fault") {
+		t.Fatalf("not a fault: %v %v", ok, err)
+	}
+	if f, err := r.ReadFault(nil); err != nil || f.Code != soap.CodeSender || !strings.Contains(f.Reason, "string table cannot be applied") {
+		t.Fatalf("fault %+v %v", f, err)
 	}
 }
 

@@ -288,6 +288,9 @@ func (ch *Channel) readEnvelope(p []byte) (int, error) {
 // cleanly (the seed's WS_S_END); the End reply has been sent. The previous
 // message, if unfinished, is skipped first.
 func (ch *Channel) ReadMessageStart() (*Message, error) {
+	if ch.bin != nil && ch.bin.broken != nil {
+		return nil, ch.fail(ch.bin.broken)
+	}
 	if ch.inEnv {
 		if err := ch.skipEnvelope(); err != nil {
 			return nil, err
@@ -309,7 +312,10 @@ func (ch *Channel) ReadMessageStart() (*Message, error) {
 	ch.inEnv, ch.pending = true, nil
 	if ch.bin != nil && ch.bin.in != nil {
 		if err := ch.readTable(); err != nil {
-			return nil, ch.fail(err)
+			// The message's error: the peer may be told (a Sender
+			// fault); the session cannot go on.
+			ch.bin.broken = err
+			return nil, err
 		}
 	}
 	m := &ch.msg

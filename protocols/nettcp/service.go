@@ -134,6 +134,8 @@ func faultFor(err error) *soap.Fault {
 			Reason: "The message is over a size quota: " + err.Error()}
 	case errors.As(err, &se):
 		return soap.Senderf("The message is not well-formed XML: %v", err)
+	case errors.Is(err, errBadTable):
+		return soap.Senderf("The message's string table cannot be applied: %v", err)
 	case errors.As(err, &be):
 		return soap.Senderf("The message is not well-formed binary XML: %v", err)
 	}
