@@ -54,6 +54,22 @@ func TestServeAndSendOrders(t *testing.T) {
 			t.Fatalf("line %d: %q, want %q", i, sc.Text(), want)
 		}
 	}
+	// The same in binary (known encoding 8), NetTcpBinding's default.
+	out, err = exec.Command(binary, "send", "orders", "--url", url, "--encoding", "binary", "--count", "20", "--per-message", "10", "--product", "Binary Pen", "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("send --encoding binary: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "sent 20 orders in 2 messages") {
+		t.Fatalf("send --encoding binary printed %q", out)
+	}
+	for i := 1; i <= 20; i++ {
+		if !sc.Scan() {
+			t.Fatalf("server printed %d binary orders; stderr:\n%s", i-1, stderr.String())
+		}
+		if want := fmt.Sprintf("%d, Binary Pen", i); sc.Text() != want {
+			t.Fatalf("binary line %d: %q, want %q", i, sc.Text(), want)
+		}
+	}
 	// A wrong path is refused with the framing fault, named.
 	out, err = exec.Command(binary, "send", "orders", "--url", strings.Replace(url, "/example", "/nope", 1), "--count", "1", "--quiet").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "EndpointNotFound") {
@@ -69,24 +85,26 @@ func TestServeAndSendOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// The 250 streamed orders, and the one `send orders` placed with Order
-	// for its confirmation.
+	// The 250 streamed orders, the 20 sent in binary, and the one each
+	// `send orders` placed with Order for its confirmation.
 	list, err := st.(store.Orders).ListOrders(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	received := map[int32]bool{}
-	accepted := 0
+	accepted, binaryReceived := 0, 0
 	for _, o := range list {
 		switch {
 		case o.Status == "received" && o.ProductName == "Pencil":
 			received[o.Quantity] = true
+		case o.Status == "received" && o.ProductName == "Binary Pen":
+			binaryReceived++
 		case o.Status == "accepted":
 			accepted++
 		}
 	}
-	if len(list) != 251 || len(received) != 250 || !received[1] || !received[250] || accepted != 1 {
-		t.Fatalf("stored %d orders: %d distinct streamed, %d accepted", len(list), len(received), accepted)
+	if len(list) != 272 || len(received) != 250 || !received[1] || !received[250] || binaryReceived != 20 || accepted != 2 {
+		t.Fatalf("stored %d orders: %d distinct streamed, %d in binary, %d accepted", len(list), len(received), binaryReceived, accepted)
 	}
 }
 
@@ -105,8 +123,9 @@ func TestGenWSDLMatchesCheckedIn(t *testing.T) {
 	}
 }
 
-// TestWCFClientAgainstServeOrders: a stock WCF client on Mono (compiled with
-// mcs now, from services/orders/testdata/wcf) against the real binary:
+// TestWCFClientAgainstServeOrders: stock WCF clients on Mono (compiled with
+// mcs now, from services/orders/testdata/wcf), one configured for text and
+// one with a stock NetTcpBinding (binary), against the real binary:
 // streamed one-way orders, Order, OrderStatus, the typed OrderNotFound
 // fault. Skips without Mono, except under CI=true.
 func TestWCFClientAgainstServeOrders(t *testing.T) {
@@ -124,11 +143,17 @@ func TestWCFClientAgainstServeOrders(t *testing.T) {
 		return ""
 	}
 	mcs, mono := tool("OVERLAP_MCS", "mcs"), tool("OVERLAP_MONO", "mono")
-	exe := filepath.Join(t.TempDir(), "client.exe")
+	// client.cs configures text SOAP 1.2; stockclient.cs is a stock
+	// NetTcpBinding(SecurityMode.None): binary with in-band dictionary.
+	programs := []string{"client", "stockclient"}
+	exes := map[string]string{}
 	src := "../services/orders/testdata/wcf/"
-	if out, err := exec.Command(mcs, "-nologo", "-out:"+exe, "-r:System.ServiceModel.dll", "-r:System.Runtime.Serialization.dll",
-		"-r:System.Xml.dll", src+"contract.cs", src+"client.cs").CombinedOutput(); err != nil {
-		t.Fatalf("mcs: %v\n%s", err, out)
+	for _, p := range programs {
+		exes[p] = filepath.Join(t.TempDir(), p+".exe")
+		if out, err := exec.Command(mcs, "-nologo", "-out:"+exes[p], "-r:System.ServiceModel.dll", "-r:System.Runtime.Serialization.dll",
+			"-r:System.Xml.dll", src+"contract.cs", src+p+".cs").CombinedOutput(); err != nil {
+			t.Fatalf("mcs %s: %v\n%s", p, err, out)
+		}
 	}
 	cmd := exec.Command(binary, "serve", "orders", "--addr", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(t.TempDir(), "wcf.db"))
 	stdout, err := cmd.StdoutPipe()
@@ -147,17 +172,19 @@ func TestWCFClientAgainstServeOrders(t *testing.T) {
 	if m == nil {
 		t.Fatalf("ready line %q", sc.Text())
 	}
-	out, err := exec.Command(mono, exe, fmt.Sprintf("net.tcp://%s/example", m[2]), "2", "50").CombinedOutput()
-	if err != nil {
-		t.Fatalf("WCF client: %v\n%s", err, out)
-	}
-	// The Order's id follows the streamed orders' unless it overtakes them.
-	if want := "streamed 100\nconfirmation "; !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "\nfault 99999\n") {
-		t.Fatalf("WCF client printed:\n%s", out)
-	}
-	for i := 1; i <= 100; i++ {
-		if !sc.Scan() || sc.Text() != fmt.Sprintf("%d, Widget", i) {
-			t.Fatalf("server line %d: %q", i, sc.Text())
+	for _, p := range programs {
+		out, err := exec.Command(mono, exes[p], fmt.Sprintf("net.tcp://%s/example", m[2]), "2", "50").CombinedOutput()
+		if err != nil {
+			t.Fatalf("WCF %s: %v\n%s", p, err, out)
+		}
+		// The Order's id follows the streamed orders' unless it overtakes them.
+		if want := "streamed 100\nconfirmation "; !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "\nfault 99999\n") {
+			t.Fatalf("WCF %s printed:\n%s", p, out)
+		}
+		for i := 1; i <= 100; i++ {
+			if !sc.Scan() || sc.Text() != fmt.Sprintf("%d, Widget", i) {
+				t.Fatalf("%s: server line %d: %q", p, i, sc.Text())
+			}
 		}
 	}
 }

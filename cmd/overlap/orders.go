@@ -68,24 +68,29 @@ func serveOrders(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func sendOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("send orders", "overlap send orders [--url net.tcp://HOST:PORT/PATH] [--count N] [--per-message K]", stderr)
+	fs := newFlagSet("send orders", "overlap send orders [--url net.tcp://HOST:PORT/PATH] [--count N] [--per-message K] [--encoding text|binary]", stderr)
 	url := fs.String("url", "net.tcp://127.0.0.1:8808/example", "the orders service's net.tcp URL")
 	count := fs.Int("count", 1000, "purchase orders to send")
 	per := fs.Int("per-message", 100, "purchase orders per one-way message (streamed in its body)")
 	product := fs.String("product", "Pencil", "product name of every order")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	encoding := encodingFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *count < 0 || *per <= 0 {
 		return usageError{"--count must be >= 0 and --per-message > 0"}
 	}
+	binary, err := binaryEncoding(*encoding)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(engine.Config{Loops: 1})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	ch, err := nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096})
+	ch, err := nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096, Binary: binary})
 	if err != nil {
 		return err
 	}
@@ -132,18 +137,23 @@ func sendOrders(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func benchOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench orders", "overlap bench orders [--url net.tcp://HOST:PORT/PATH] [--sessions C] [--per-message K] [--duration D]", stderr)
+	fs := newFlagSet("bench orders", "overlap bench orders [--url net.tcp://HOST:PORT/PATH] [--sessions C] [--per-message K] [--duration D] [--encoding text|binary]", stderr)
 	url := fs.String("url", "net.tcp://127.0.0.1:8808/example", "the orders service's net.tcp URL")
 	sessions := fs.Int("sessions", 1, "concurrent net.tcp sessions")
 	per := fs.Int("per-message", 100, "purchase orders per one-way message")
 	duration := fs.Duration("duration", 5*time.Second, "how long each session sends")
 	loops := fs.Int("loops", 1, "client event loops")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	encoding := encodingFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *sessions <= 0 || *per <= 0 {
 		return usageError{"--sessions and --per-message must be > 0"}
+	}
+	binary, err := binaryEncoding(*encoding)
+	if err != nil {
+		return err
 	}
 	eng, err := engine.New(engine.Config{Loops: *loops})
 	if err != nil {
@@ -160,7 +170,7 @@ func benchOrders(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	appendBody := func(b []byte) []byte { return append(b, body...) }
 	chans := make([]*nettcp.Channel, *sessions)
 	for i := range chans {
-		if chans[i], err = nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096}); err != nil {
+		if chans[i], err = nettcp.Dial(ctx, eng, *url, nettcp.Config{ReadSize: 4096, Binary: binary}); err != nil {
 			for _, ch := range chans[:i] {
 				ch.Close()
 			}
@@ -222,4 +232,20 @@ func benchOrders(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "sessions %d, %d orders per message: %d messages, %d orders in %v\n", *sessions, *per, m, m*int64(*per), d.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "%.0f messages/s, %.0f orders/s, %.1f MB/s of body\n", float64(m)/d.Seconds(), float64(m*int64(*per))/d.Seconds(), float64(bytesOut.Load())/d.Seconds()/1e6)
 	return nil
+}
+
+// encodingFlag registers --encoding, the net.tcp message encoding.
+func encodingFlag(fs *flag.FlagSet) *string {
+	return fs.String("encoding", "text", "message encoding: text (UTF-8 SOAP 1.2) or binary (binary XML with in-band dictionary, NetTcpBinding's default)")
+}
+
+// binaryEncoding reports whether an --encoding value asks for binary.
+func binaryEncoding(enc string) (bool, error) {
+	switch enc {
+	case "text":
+		return false, nil
+	case "binary":
+		return true, nil
+	}
+	return false, usageError{fmt.Sprintf("--encoding %q: want text or binary", enc)}
 }

@@ -1,7 +1,8 @@
 // Package nettcp is overlap's net.tcp channel: the seed's WWSAPI duplex
 // session channel in Go. It joins the pure codecs (protocols/nmf for the
-// framing, protocols/soap for the envelopes) to a byte stream, and adds
-// the service layer that dispatches messages by Action.
+// framing, protocols/soap for the envelopes, protocols/nbfx for the binary
+// encodings) to a byte stream, and adds the service layer that dispatches
+// messages by Action.
 //
 // The API has the seed's shape, as blocking calls on one goroutine per
 // channel (the engine still does all socket I/O):
@@ -76,6 +77,10 @@ type Config struct {
 	MaxMessageSize int
 	// Singleton accepts singleton-unsized mode (WCF's streamed transfer).
 	Singleton bool
+	// Binary makes a client ask for known encoding 8, binary XML with an
+	// in-band dictionary (NetTcpBinding's default), instead of 3, UTF-8
+	// text. Servers ignore it: they accept both, per connection.
+	Binary bool
 }
 
 func (c Config) withDefaults() Config {
@@ -104,8 +109,10 @@ type Channel struct {
 	srv     *nmf.Server // server side
 	cli     *nmf.Client // client side
 	mode    nmf.Mode
-	pending []byte // envelope data not yet handed to the XML reader
-	inEnv   bool   // inside an envelope on the wire
+	enc     nmf.Encoding // the preamble's
+	bin     *binEnc      // encoding 7 or 8's state, or nil for text
+	pending []byte       // envelope data not yet handed to the XML reader
+	inEnv   bool         // inside an envelope on the wire
 	msg     Message
 	body    envReader
 	err     error // sticky: the session is over
@@ -281,6 +288,9 @@ func (ch *Channel) readEnvelope(p []byte) (int, error) {
 // cleanly (the seed's WS_S_END); the End reply has been sent. The previous
 // message, if unfinished, is skipped first.
 func (ch *Channel) ReadMessageStart() (*Message, error) {
+	if ch.bin != nil && ch.bin.broken != nil {
+		return nil, ch.fail(ch.bin.broken)
+	}
 	if ch.inEnv {
 		if err := ch.skipEnvelope(); err != nil {
 			return nil, err
@@ -300,6 +310,14 @@ func (ch *Channel) ReadMessageStart() (*Message, error) {
 		return nil, ch.fail(fmt.Errorf("nettcp: unexpected %v between messages", r.Kind))
 	}
 	ch.inEnv, ch.pending = true, nil
+	if ch.bin != nil && ch.bin.in != nil {
+		if err := ch.readTable(); err != nil {
+			// The message's error: the peer may be told (a Sender
+			// fault); the session cannot go on.
+			ch.bin.broken = err
+			return nil, err
+		}
+	}
 	m := &ch.msg
 	m.done = false
 	m.Body.Reset(ch.body)
@@ -349,11 +367,25 @@ func (ch *Channel) WriteMessage(h *soap.Headers, body func([]byte) []byte) error
 	// so the whole message goes out in one write with no copy.
 	const room = 1 + 5
 	b := append(ch.wbuf[:0], make([]byte, room)...)
-	b = soap.AppendEnvelopeStart(b, h)
-	if body != nil {
-		b = body(b)
+	if ch.bin == nil {
+		b = soap.AppendEnvelopeStart(b, h)
+		if body != nil {
+			b = body(b)
+		}
+		b = soap.AppendEnvelopeEnd(b)
+	} else {
+		t := soap.AppendEnvelopeStart(ch.bin.text[:0], h)
+		if body != nil {
+			t = body(t)
+		}
+		t = soap.AppendEnvelopeEnd(t)
+		ch.bin.text = t[:0]
+		var err error
+		if b, err = ch.bin.appendBinary(b, t); err != nil {
+			ch.wbuf = b[:0]
+			return fmt.Errorf("nettcp: encoding the message in binary: %w", err)
+		}
 	}
-	b = soap.AppendEnvelopeEnd(b)
 	n := len(b) - room
 	var out []byte
 	if ch.mode == nmf.ModeSingletonUnsized {

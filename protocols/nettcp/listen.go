@@ -22,12 +22,15 @@ import (
 // Accept runs the server side of the preamble on conn: it reads the
 // client's preamble, refuses what this endpoint does not serve with the
 // proper framing fault (wrong version, mode, encoding or via; a security
-// upgrade), and acknowledges the rest. path is the endpoint's path; a via
+// upgrade), and acknowledges the rest. Known encodings 3 (UTF-8 text), 7
+// (binary) and 8 (binary with in-band dictionary) are served; the channel
+// reads and writes in the one the preamble chose. path is the endpoint's path; a via
 // whose path differs gets EndpointNotFound.
 func Accept(conn io.ReadWriteCloser, path string, cfg Config) (*Channel, error) {
 	ch := newChannel(conn, cfg)
 	ch.srv = nmf.NewServer(nmf.ServerConfig{
 		Singleton: cfg.Singleton,
+		Encodings: []nmf.Encoding{nmf.EncodingSoap12UTF8, nmf.EncodingSoap12Binary, nmf.EncodingSoap12BinarySess},
 		CheckVia:  func(via string) bool { return viaPath(via) == path },
 	})
 	for !ch.srv.Open() {
@@ -36,6 +39,7 @@ func Accept(conn io.ReadWriteCloser, path string, cfg Config) (*Channel, error) 
 		}
 	}
 	ch.Via, ch.mode = ch.srv.Via, ch.srv.Mode
+	ch.setEncoding(ch.srv.Encoding)
 	return ch, nil
 }
 
@@ -147,7 +151,8 @@ func (l *Listener) Close(ctx context.Context) error {
 }
 
 // Dial opens a client session to a net.tcp URL on overlap's engine: it
-// connects, sends the preamble (duplex, UTF-8 SOAP 1.2 text) and waits for
+// connects, sends the preamble (duplex; UTF-8 SOAP 1.2 text, or binary
+// with cfg.Binary) and waits for
 // the acknowledgement. A framing fault from the server is an
 // *nmf.FaultError.
 func Dial(ctx context.Context, eng *engine.Engine, rawURL string, cfg Config) (*Channel, error) {
@@ -186,7 +191,12 @@ func Connect(conn io.ReadWriteCloser, via string, cfg Config) (*Channel, error) 
 	ch := newChannel(conn, cfg)
 	ch.cli = &nmf.Client{}
 	ch.Via, ch.mode = via, nmf.ModeDuplex
-	if _, err := conn.Write(ch.cli.Preamble(nil, nmf.ModeDuplex, via, nmf.EncodingSoap12UTF8)); err != nil {
+	enc := nmf.EncodingSoap12UTF8
+	if cfg.Binary {
+		enc = nmf.EncodingSoap12BinarySess
+	}
+	ch.setEncoding(enc)
+	if _, err := conn.Write(ch.cli.Preamble(nil, nmf.ModeDuplex, via, enc)); err != nil {
 		conn.Close()
 		return nil, err
 	}

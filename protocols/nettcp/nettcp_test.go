@@ -210,12 +210,19 @@ func ordersService(rec *recorder) *Service {
 	return svc
 }
 
-func TestServiceRequestReplyFaults(t *testing.T) {
+func TestServiceRequestReplyFaults(t *testing.T) { testRequestReplyFaults(t, Config{}) }
+
+// The same session in known encoding 8: binary XML, in-band dictionary.
+func TestServiceRequestReplyFaultsBinary(t *testing.T) {
+	testRequestReplyFaults(t, Config{Binary: true})
+}
+
+func testRequestReplyFaults(t *testing.T, cfg Config) {
 	eng := newEngine(t)
 	rec := &recorder{}
 	svc := ordersService(rec)
 	url, _ := startService(t, eng, &Handler{Path: "/example", Serve: func(ch *Channel) { svc.Serve(context.Background(), ch) }})
-	ch, err := Dial(context.Background(), eng, url, Config{})
+	ch, err := Dial(context.Background(), eng, url, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +331,7 @@ func TestBadInputGetsFaultAndClose(t *testing.T) {
 		{"wrong version", []byte{0x00, 0x02, 0x00}, nmf.FaultUnsupportedVersion},
 		{"simplex mode", nmf.AppendMode(nmf.AppendVersion(nil), nmf.ModeSimplex), nmf.FaultUnsupportedMode},
 		{"wrong via", nmf.AppendPreamble(nil, nmf.ModeDuplex, strings.Replace(via, "/example", "/other", 1), nmf.EncodingSoap12UTF8), nmf.FaultEndpointNotFound},
-		{"binary encoding", nmf.AppendPreamble(nil, nmf.ModeDuplex, via, nmf.EncodingSoap12BinarySess), nmf.FaultContentTypeInvalid},
+		{"MTOM encoding", nmf.AppendPreamble(nil, nmf.ModeDuplex, via, nmf.EncodingSoap12MTOM), nmf.FaultContentTypeInvalid},
 		{"security upgrade", nmf.AppendUpgradeRequest(nmf.AppendKnownEncoding(nmf.AppendVia(nmf.AppendMode(nmf.AppendVersion(nil), nmf.ModeDuplex), via), 3), "application/negotiate"), nmf.FaultUpgradeInvalid},
 		{"record over the size limit", append(append([]byte{}, pre...), nmf.AppendSizedEnvelopeHeader(nil, 2<<20)...), nmf.FaultMaxMessageSizeExceeded},
 		{"unknown record", append(append([]byte{}, pre...), 0x33), nmf.FaultInvalidRecordSequence},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/overlap-go/overlap/protocols/nbfx"
 	"github.com/overlap-go/overlap/protocols/soap"
 )
 
@@ -124,6 +125,7 @@ func (s *Service) messageFailed(ch *Channel, m *Message, err error) error {
 func faultFor(err error) *soap.Fault {
 	var f *soap.Fault
 	var se *soap.SyntaxError
+	var be *nbfx.Error
 	switch {
 	case errors.As(err, &f):
 		return f
@@ -132,6 +134,10 @@ func faultFor(err error) *soap.Fault {
 			Reason: "The message is over a size quota: " + err.Error()}
 	case errors.As(err, &se):
 		return soap.Senderf("The message is not well-formed XML: %v", err)
+	case errors.Is(err, errBadTable):
+		return soap.Senderf("The message's string table cannot be applied: %v", err)
+	case errors.As(err, &be):
+		return soap.Senderf("The message is not well-formed binary XML: %v", err)
 	}
 	return &soap.Fault{Code: soap.CodeReceiver, Reason: fmt.Sprintf("The service failed: %v", err)}
 }

@@ -88,12 +88,12 @@ const (
 	EncodingSoap11UTF8       Encoding = 0x00
 	EncodingSoap11UTF16      Encoding = 0x01
 	EncodingSoap11UnicodeLE  Encoding = 0x02
-	EncodingSoap12UTF8       Encoding = 0x03 // text, what overlap speaks now
+	EncodingSoap12UTF8       Encoding = 0x03 // UTF-8 text
 	EncodingSoap12UTF16      Encoding = 0x04
 	EncodingSoap12UnicodeLE  Encoding = 0x05
 	EncodingSoap12MTOM       Encoding = 0x06
-	EncodingSoap12Binary     Encoding = 0x07
-	EncodingSoap12BinarySess Encoding = 0x08 // NetTcpBinding's default (issue 6)
+	EncodingSoap12Binary     Encoding = 0x07 // binary XML, static dictionary
+	EncodingSoap12BinarySess Encoding = 0x08 // binary XML, in-band dictionary: NetTcpBinding's default
 )
 
 // ContentTypeSoap12UTF8 is the extensible-encoding content type equal to

@@ -93,6 +93,36 @@ func TestWCFClient(t *testing.T) {
 	}
 }
 
+// TestWCFStockNetTcpClient: a WCF client with a stock
+// NetTcpBinding(SecurityMode.None), nothing configured but the address, so
+// known encoding 8 (binary XML, in-band dictionary): one-way orders, Order,
+// OrderStatus and the typed OrderNotFound fault.
+func TestWCFStockNetTcpClient(t *testing.T) {
+	mono, exe := compileCS(t, "stockclient.cs")
+	var printed bytes.Buffer
+	store := &MemStore{}
+	svc := &Service{Store: store, Out: &printed}
+	_, url := start(t, svc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, mono, exe, url, "3", "100").CombinedOutput()
+	if err != nil {
+		t.Fatalf("WCF client: %v\n%s", err, out)
+	}
+	var id int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "streamed 300\n"), "confirmation %d ", &id); err != nil ||
+		!strings.HasPrefix(string(out), "streamed 300\nconfirmation ") ||
+		!strings.Contains(string(out), fmt.Sprintf("\nstatus %d accepted\n", id)) ||
+		!strings.Contains(string(out), "\nfault 99999\n") {
+		t.Fatalf("WCF client printed:\n%s", out)
+	}
+	svc.flush()
+	lines := strings.Split(strings.TrimSpace(printed.String()), "\n")
+	if len(lines) != 300 || lines[0] != "1, Widget" || lines[299] != "300, Widget" {
+		t.Fatalf("server printed %d lines, first %q", len(lines), lines[0])
+	}
+}
+
 // TestGoClientOfWCFService: our generated client against a WCF service
 // host: request/reply, the typed fault, and a streamed one-way body.
 func TestGoClientOfWCFService(t *testing.T) {
@@ -177,6 +207,68 @@ func TestGoClientOfWCFService(t *testing.T) {
 		}
 	}
 	sch.Close()
+}
+
+// TestGoBinaryClientOfStockWCFService: our client in binary (known
+// encoding 8) against a WCF host with a stock NetTcpBinding: Mono reads our
+// records (a product name that is a static dictionary string goes as a
+// dictionary reference, another is not ASCII) and we read Mono's, whose
+// string tables the later replies refer back to.
+func TestGoBinaryClientOfStockWCFService(t *testing.T) {
+	mono, exe := compileCS(t, "stockserver.cs")
+	port := freePort(t)
+	cmd := exec.Command(mono, exe, fmt.Sprint(port))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() }()
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		ready <- sc.Scan() && sc.Text() == "ready"
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("WCF host did not start; stderr:\n%s", stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("WCF host said nothing for 60s; stderr:\n%s", stderr.String())
+	}
+
+	eng, _ := start(t, &Service{})
+	ch, err := nettcp.Dial(context.Background(), eng, fmt.Sprintf("net.tcp://127.0.0.1:%d/example", port), nettcp.Config{Binary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := IPurchaseOrderClient{Ch: ch}
+	for i, name := range []string{"Envelope", "Stühle <&>", "Envelope"} {
+		conf, err := c.Order(&PurchaseOrderType{Quantity: int32(i + 2), ProductName: name})
+		if err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("%s x%d", name, i+2); conf.OrderID != uint32(i+1) || conf.ExpectedShipDate != want {
+			t.Fatalf("confirmation %+v, want id %d, %q", conf, i+1, want)
+		}
+	}
+	st, err := c.OrderStatus(&GetOrderStatusType{OrderID: 1})
+	if err != nil || st.Status != "accepted" || st.OrderID != 1 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	_, err = c.OrderStatus(&GetOrderStatusType{OrderID: 42})
+	var nf *OrderNotFoundFault
+	if !errors.As(err, &nf) || nf.Detail.OrderID != 42 || nf.Reason != "order not found" {
+		t.Fatalf("fault: %v", err)
+	}
+	if err := ch.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // freePort returns a port that was free a moment ago (Mono's service host
