@@ -54,30 +54,50 @@ func letter(prefix string) (byte, bool) {
 	return 0, false
 }
 
+// nameRecords are the six record types that write a qualified name, for
+// elements or for attributes: by prefix form (none, a single letter, any)
+// and by whether the local name is a dictionary string.
+type nameRecords struct {
+	shortDict, short, prefixDictA, prefixA, dict, plain byte
+}
+
+var (
+	elementRecords = nameRecords{recShortDictionaryElement, recShortElement,
+		recPrefixDictionaryElementA, recPrefixElementA, recDictionaryElement, recElement}
+	attributeRecords = nameRecords{recShortDictionaryAttribute, recShortAttribute,
+		recPrefixDictionaryAttributeA, recPrefixAttributeA, recDictionaryAttribute, recAttribute}
+)
+
 // StartElement writes an element record for prefix:local.
 func (w *Writer) StartElement(prefix, local string) {
 	w.text = 0
+	w.name(prefix, local, &elementRecords)
+}
+
+// name writes prefix:local in the most compact of the record types recs
+// offers.
+func (w *Writer) name(prefix, local string, recs *nameRecords) {
 	id, dict := w.id(local)
 	k, short := letter(prefix)
 	switch {
 	case prefix == "" && dict:
-		w.Buf = append(w.Buf, recShortDictionaryElement)
+		w.Buf = append(w.Buf, recs.shortDict)
 		w.Buf = AppendInt31(w.Buf, id)
 	case prefix == "":
-		w.Buf = append(w.Buf, recShortElement)
+		w.Buf = append(w.Buf, recs.short)
 		w.str(local)
 	case short && dict:
-		w.Buf = append(w.Buf, recPrefixDictionaryElementA+k)
+		w.Buf = append(w.Buf, recs.prefixDictA+k)
 		w.Buf = AppendInt31(w.Buf, id)
 	case short:
-		w.Buf = append(w.Buf, recPrefixElementA+k)
+		w.Buf = append(w.Buf, recs.prefixA+k)
 		w.str(local)
 	case dict:
-		w.Buf = append(w.Buf, recDictionaryElement)
+		w.Buf = append(w.Buf, recs.dict)
 		w.str(prefix)
 		w.Buf = AppendInt31(w.Buf, id)
 	default:
-		w.Buf = append(w.Buf, recElement)
+		w.Buf = append(w.Buf, recs.plain)
 		w.str(prefix)
 		w.str(local)
 	}
@@ -113,30 +133,7 @@ func (w *Writer) Attr(prefix, local, value string) {
 }
 
 func (w *Writer) attrName(prefix, local string) {
-	id, dict := w.id(local)
-	k, short := letter(prefix)
-	switch {
-	case prefix == "" && dict:
-		w.Buf = append(w.Buf, recShortDictionaryAttribute)
-		w.Buf = AppendInt31(w.Buf, id)
-	case prefix == "":
-		w.Buf = append(w.Buf, recShortAttribute)
-		w.str(local)
-	case short && dict:
-		w.Buf = append(w.Buf, recPrefixDictionaryAttributeA+k)
-		w.Buf = AppendInt31(w.Buf, id)
-	case short:
-		w.Buf = append(w.Buf, recPrefixAttributeA+k)
-		w.str(local)
-	case dict:
-		w.Buf = append(w.Buf, recDictionaryAttribute)
-		w.str(prefix)
-		w.Buf = AppendInt31(w.Buf, id)
-	default:
-		w.Buf = append(w.Buf, recAttribute)
-		w.str(prefix)
-		w.str(local)
-	}
+	w.name(prefix, local, &attributeRecords)
 }
 
 // AttrInt writes an attribute with an integer value record.
