@@ -53,42 +53,55 @@ func compileCS(t *testing.T, program string) (mono, exe string) {
 	return mono, exe
 }
 
-// TestWCFClient: a stock WCF client (CustomBinding of text SOAP 1.2 +
-// WS-Addressing 1.0 over TcpTransport) streams one-way orders with a custom
-// BodyWriter, calls Order and OrderStatus, and gets OrderNotFound as a typed
-// FaultException<OrderNotFoundFaultType>.
-func TestWCFClient(t *testing.T) {
-	mono, exe := compileCS(t, "client.cs")
+// runWCFClient runs a C# client program against the service in process:
+// it streams messages × perMessage orders, calls Order and OrderStatus and
+// provokes the OrderNotFound fault. It checks what the client printed and
+// what the service printed and stored, and returns the store and the id
+// the Order call got.
+func runWCFClient(t *testing.T, program string, messages, perMessage int) (*MemStore, int) {
+	t.Helper()
+	mono, exe := compileCS(t, program)
 	var printed bytes.Buffer
 	store := &MemStore{}
 	svc := &Service{Store: store, Out: &printed}
 	_, url := start(t, svc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, mono, exe, url, "3", "400").CombinedOutput()
+	out, err := exec.CommandContext(ctx, mono, exe, url, fmt.Sprint(messages), fmt.Sprint(perMessage)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("WCF client: %v\n%s", err, out)
 	}
 	// One-way messages are consumed concurrently with the later request, so
 	// the new order's id is not known in advance: only that the status call
 	// finds the order the confirmation named.
+	n := messages * perMessage
+	head := fmt.Sprintf("streamed %d\n", n)
 	var id int
-	if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "streamed 1200\n"), "confirmation %d ", &id); err != nil ||
-		!strings.HasPrefix(string(out), "streamed 1200\nconfirmation ") ||
+	if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), head), "confirmation %d ", &id); err != nil ||
+		!strings.HasPrefix(string(out), head+"confirmation ") ||
 		!strings.Contains(string(out), fmt.Sprintf("\nstatus %d accepted\n", id)) ||
 		!strings.Contains(string(out), "\nfault 99999\n") {
 		t.Fatalf("WCF client printed:\n%s", out)
 	}
 	svc.flush()
 	lines := strings.Split(strings.TrimSpace(printed.String()), "\n")
-	if len(lines) != 1200 || lines[0] != "1, Widget" || lines[1199] != "1200, Widget" {
+	if len(lines) != n || lines[0] != "1, Widget" || lines[n-1] != fmt.Sprintf("%d, Widget", n) {
 		t.Fatalf("server printed %d lines, first %q", len(lines), lines[0])
 	}
+	return store, id
+}
+
+// TestWCFClient: a stock WCF client (CustomBinding of text SOAP 1.2 +
+// WS-Addressing 1.0 over TcpTransport) streams one-way orders with a custom
+// BodyWriter, calls Order and OrderStatus, and gets OrderNotFound as a typed
+// FaultException<OrderNotFoundFaultType>.
+func TestWCFClient(t *testing.T) {
+	store, id := runWCFClient(t, "client.cs", 3, 400)
 	streamed := 1200 // an id the streamed orders took: the request took id
 	if id == streamed {
 		streamed = 1201
 	}
-	if o, err := store.Get(ctx, uint32(streamed)); err != nil || o.Status != StatusReceived {
+	if o, err := store.Get(context.Background(), uint32(streamed)); err != nil || o.Status != StatusReceived {
 		t.Fatalf("order %d: %+v %v", streamed, o, err)
 	}
 }
@@ -98,29 +111,7 @@ func TestWCFClient(t *testing.T) {
 // known encoding 8 (binary XML, in-band dictionary): one-way orders, Order,
 // OrderStatus and the typed OrderNotFound fault.
 func TestWCFStockNetTcpClient(t *testing.T) {
-	mono, exe := compileCS(t, "stockclient.cs")
-	var printed bytes.Buffer
-	store := &MemStore{}
-	svc := &Service{Store: store, Out: &printed}
-	_, url := start(t, svc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, mono, exe, url, "3", "100").CombinedOutput()
-	if err != nil {
-		t.Fatalf("WCF client: %v\n%s", err, out)
-	}
-	var id int
-	if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "streamed 300\n"), "confirmation %d ", &id); err != nil ||
-		!strings.HasPrefix(string(out), "streamed 300\nconfirmation ") ||
-		!strings.Contains(string(out), fmt.Sprintf("\nstatus %d accepted\n", id)) ||
-		!strings.Contains(string(out), "\nfault 99999\n") {
-		t.Fatalf("WCF client printed:\n%s", out)
-	}
-	svc.flush()
-	lines := strings.Split(strings.TrimSpace(printed.String()), "\n")
-	if len(lines) != 300 || lines[0] != "1, Widget" || lines[299] != "300, Widget" {
-		t.Fatalf("server printed %d lines, first %q", len(lines), lines[0])
-	}
+	runWCFClient(t, "stockclient.cs", 3, 100)
 }
 
 // TestGoClientOfWCFService: our generated client against a WCF service
