@@ -286,31 +286,17 @@ func (x *Reader) Next() (*soap.Token, error) {
 // fill reads up to FillSize more bytes, first moving the unread bytes to the
 // front of the buffer.
 func (x *Reader) fill() error {
-	if x.r > 0 {
-		copy(x.buf, x.buf[x.r:x.w])
-		x.w -= x.r
-		x.off += int64(x.r)
-		x.r = 0
-	}
-	if x.w == len(x.buf) {
+	w, shifted, eof, err := soap.Refill(x.src, x.buf, x.r, x.w, x.lim.FillSize)
+	x.off += int64(shifted)
+	x.r, x.w, x.eof = 0, w, x.eof || eof
+	switch {
+	case errors.Is(err, soap.ErrBufferFull):
 		return &Error{Offset: x.off, Err: soap.ErrTokenTooLarge,
 			Msg: fmt.Sprintf("a start element with its attributes, or a record, is over the limit of %d bytes", len(x.buf))}
+	case err != nil:
+		return &Error{Offset: x.off + int64(x.w), Err: err, Msg: soap.ReadErrorMessage(err)}
 	}
-	for tries := 0; tries < 100; tries++ {
-		n, err := x.src.Read(x.buf[x.w:min(len(x.buf), x.w+x.lim.FillSize)])
-		x.w += n
-		if errors.Is(err, io.EOF) {
-			x.eof = true
-			return nil
-		}
-		if err != nil {
-			return &Error{Offset: x.off + int64(x.w), Err: err, Msg: "reading: " + err.Error()}
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-	return &Error{Offset: x.off + int64(x.w), Err: io.ErrNoProgress, Msg: "the input returns no data"}
+	return nil
 }
 
 func (x *Reader) cursor() cur {

@@ -129,31 +129,60 @@ func (x *TextReader) Next() (*Token, error) {
 // fill reads up to FillSize more bytes, first moving the unread bytes to the
 // front of the buffer.
 func (x *TextReader) fill() error {
-	if x.r > 0 {
-		copy(x.buf, x.buf[x.r:x.w])
-		x.w -= x.r
-		x.off += int64(x.r)
-		x.r = 0
-	}
-	if x.w == len(x.buf) {
+	w, shifted, eof, err := Refill(x.src, x.buf, x.r, x.w, x.lim.FillSize)
+	x.off += int64(shifted)
+	x.r, x.w, x.eof = 0, w, x.eof || eof
+	switch {
+	case errors.Is(err, ErrBufferFull):
 		return &SyntaxError{Offset: x.off, Err: ErrTokenTooLarge,
 			Msg: fmt.Sprintf("a token is over the limit of %d bytes", len(x.buf))}
+	case err != nil:
+		return &SyntaxError{Offset: x.off + int64(x.w), Err: err, Msg: ReadErrorMessage(err)}
 	}
-	for tries := 0; tries < 100; tries++ {
-		n, err := x.src.Read(x.buf[x.w:min(len(x.buf), x.w+x.lim.FillSize)])
-		x.w += n
+	return nil
+}
+
+// ErrBufferFull is returned by Refill when the unread bytes fill the
+// whole buffer: the token being read is over the reader's limit.
+var ErrBufferFull = errors.New("soap: reader buffer full")
+
+// Refill is the input step the XML readers share (the text reader here,
+// the binary one in protocols/nbfx): it moves the unread bytes buf[r:w] to
+// the front, then reads at most fill more bytes from src, retrying a read
+// that returns nothing a bounded number of times. It returns the new end of
+// data, how many bytes were shifted out (to add to the reader's offset),
+// whether src has ended, and ErrBufferFull, a read error, or
+// io.ErrNoProgress.
+func Refill(src io.Reader, buf []byte, r, w, fill int) (nw, shifted int, eof bool, err error) {
+	if r > 0 {
+		copy(buf, buf[r:w])
+		w -= r
+	}
+	if w == len(buf) {
+		return w, r, false, ErrBufferFull
+	}
+	for range 100 {
+		n, err := src.Read(buf[w:min(len(buf), w+fill)])
+		w += n
 		if errors.Is(err, io.EOF) {
-			x.eof = true
-			return nil
+			return w, r, true, nil
 		}
 		if err != nil {
-			return &SyntaxError{Offset: x.off + int64(x.w), Err: err, Msg: "reading: " + err.Error()}
+			return w, r, false, err
 		}
 		if n > 0 {
-			return nil
+			return w, r, false, nil
 		}
 	}
-	return &SyntaxError{Offset: x.off + int64(x.w), Err: io.ErrNoProgress, Msg: "the input returns no data"}
+	return w, r, false, io.ErrNoProgress
+}
+
+// ReadErrorMessage describes an error from Refill for a reader's error.
+func ReadErrorMessage(err error) string {
+	if errors.Is(err, io.ErrNoProgress) {
+		return "the input returns no data"
+	}
+	return "reading: " + err.Error()
 }
 
 var (
