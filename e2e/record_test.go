@@ -87,6 +87,20 @@ func TestRecordSendListShowExport(t *testing.T) {
 	if !strings.Contains(hexShow, "body (hex):\n00000000  00 01 02 ff fe 78") {
 		t.Fatalf("show of a binary body:\n%s", hexShow)
 	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", "1h"}, "2"},
+		{[]string{"--until", "1h"}, "0"},
+		{[]string{"--ip", "127.0.0.1"}, "2"},
+		{[]string{"--ip", "10.9.9.9"}, "0"},
+		{[]string{"--max-size", "10"}, "1"},
+	} {
+		if n := strings.TrimSpace(overlap(t, nil, append([]string{"records", "count", "--store", url}, c.args...)...)); n != c.want {
+			t.Errorf("count %v: %s, want %s", c.args, n, c.want)
+		}
+	}
 	if out := overlap(t, nil, "records", "list", "--store", url, "--min-size", "10"); strings.Count(out, "\n") != 2 {
 		t.Fatalf("list --min-size 10:\n%s", out)
 	}
@@ -410,5 +424,22 @@ func TestExportBigBodiesInBatches(t *testing.T) {
 	show := overlap(t, nil, "records", "show", "--store", url, "3")
 	if !strings.Contains(show, "body (text):\nc") {
 		t.Fatalf("show:\n%s", show)
+	}
+}
+
+// TestBenchRecordCountsOnlyCommitted: the records benchmark stores every
+// record its clients sent, and says so.
+func TestBenchRecordCountsOnlyCommitted(t *testing.T) {
+	out := overlap(t, nil, "bench", "record", "--conns", "4", "--size", "64", "--duration", "300ms", "--json", "--quiet")
+	var r struct {
+		Sent   int64   `json:"records_sent"`
+		Stored int64   `json:"records_stored"`
+		Rate   float64 `json:"records_per_sec"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bench record --json: %v\n%s", err, out)
+	}
+	if r.Sent == 0 || r.Stored != r.Sent || r.Rate <= 0 {
+		t.Fatalf("bench record: %+v", r)
 	}
 }
